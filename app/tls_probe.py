@@ -1,0 +1,99 @@
+"""Ask a server which certificate chain it serves, by a real TLS handshake."""
+
+from __future__ import annotations
+
+import socket
+from dataclasses import dataclass
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from OpenSSL import SSL
+
+from app.errors import AccertError
+from app.fingerprints import cert_sha256
+
+
+class ProbeError(AccertError):
+    """No TLS handshake could be made with the server."""
+
+
+@dataclass(frozen=True)
+class ServedChain:
+    host: str
+    port: int
+    chain: tuple[x509.Certificate, ...]  # as sent, leaf first
+    protocol: str
+
+    @property
+    def leaf(self) -> x509.Certificate:
+        return self.chain[0]
+
+    @property
+    def leaf_sha256(self) -> str:
+        return cert_sha256(self.leaf)
+
+    def chain_pem(self) -> bytes:
+        return b"".join(c.public_bytes(serialization.Encoding.PEM) for c in self.chain)
+
+
+def fetch_served_chain(
+    host: str, port: int, *, timeout: float = 10.0, server_name: str | None = None
+) -> ServedChain:
+    """Handshake with host:port and return the certificates it presents.
+
+    The peer is deliberately not verified here: this reads what is served so the caller
+    can compare it with what it expects (by fingerprint), which is a stronger check.
+    """
+    ctx = SSL.Context(SSL.TLS_CLIENT_METHOD)
+    ctx.set_verify(SSL.VERIFY_NONE, lambda *_: True)
+    try:
+        raw = socket.create_connection((host, port), timeout=timeout)
+    except OSError as exc:
+        raise ProbeError(
+            f"Cannot connect to {host}:{port}: {exc.strerror or exc}.",
+            "Check the host name, the port and that a firewall lets you through.",
+        ) from exc
+    conn = SSL.Connection(ctx, raw)
+    try:
+        sni = server_name or host
+        if not _is_ip(sni):
+            conn.set_tlsext_host_name(sni.encode("idna"))
+        conn.set_connect_state()
+        raw.settimeout(timeout)
+        _handshake(conn, host, port)
+        peer = conn.get_peer_cert_chain() or []
+        chain = tuple(c.to_cryptography() for c in peer)
+        if not chain:
+            leaf = conn.get_peer_certificate()
+            if leaf is None:
+                raise ProbeError(f"{host}:{port} presented no certificate.", "")
+            chain = (leaf.to_cryptography(),)
+        return ServedChain(host, port, chain, conn.get_protocol_version_name())
+    finally:
+        try:
+            conn.shutdown()
+        except SSL.Error:
+            pass
+        except OSError:
+            pass
+        raw.close()
+
+
+def _handshake(conn: SSL.Connection, host: str, port: int) -> None:
+    try:
+        conn.do_handshake()
+    except (SSL.Error, OSError) as exc:
+        raise ProbeError(
+            f"TLS handshake with {host}:{port} failed: {exc or type(exc).__name__}.",
+            "Is this a TLS port? HTTPS is usually 443, SIP-TLS 5061.",
+        ) from exc
+
+
+def _is_ip(name: str) -> bool:
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True

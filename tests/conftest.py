@@ -1,0 +1,66 @@
+"""Shared fixtures: an isolated home, a passphrase from the environment, test CAs."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.pki import TestCA
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+TEST_PASSPHRASE = "correct horse battery staple 4 tests"
+
+
+class MemoryKeyring:
+    """A keyring backend held in memory, so tests never touch a real credential store."""
+
+    priority = 1
+
+    def __init__(self) -> None:
+        self.store: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self.store.get((service, username))
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self.store[(service, username)] = password
+
+    def delete_password(self, service: str, username: str) -> None:
+        self.store.pop((service, username), None)
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test gets its own settings, logs and workspaces; no real keyring is touched."""
+    home = tmp_path / "accert-home"
+    monkeypatch.setenv("ACCERT_HOME", str(home))
+    monkeypatch.setenv("ACCERT_PASSPHRASE", TEST_PASSPHRASE)
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
+    return home
+
+
+@pytest.fixture
+def memory_keyring(monkeypatch: pytest.MonkeyPatch) -> Iterator[MemoryKeyring]:
+    """A working credential store, as on Windows: the passphrase is kept there."""
+    import keyring
+
+    backend = MemoryKeyring()
+    monkeypatch.delenv("ACCERT_PASSPHRASE", raising=False)
+    previous = keyring.get_keyring()
+    keyring.set_keyring(backend)  # type: ignore[arg-type]
+    yield backend
+    keyring.set_keyring(previous)
+
+
+@pytest.fixture(scope="session")
+def test_ca(tmp_path_factory: pytest.TempPathFactory) -> TestCA:
+    return TestCA(tmp_path_factory.mktemp("ca"), "Test")
+
+
+@pytest.fixture(scope="session")
+def other_ca(tmp_path_factory: pytest.TempPathFactory) -> TestCA:
+    return TestCA(tmp_path_factory.mktemp("other-ca"), "Other")
