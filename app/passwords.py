@@ -1,0 +1,121 @@
+"""Where passwords come from: an environment variable, a file, the OS credential store or a
+prompt; never a plain command-line argument. Every password read is registered for redaction."""
+
+from __future__ import annotations
+
+import getpass
+import os
+import sys
+from pathlib import Path
+
+from app.errors import PassphraseError
+from app.redact import register_secret
+
+SERVICE = "accert"
+
+
+def from_env(var: str) -> str:
+    value = os.environ.get(var)
+    if value is None or value == "":
+        raise PassphraseError(
+            f"The environment variable {var} is not set or empty.",
+            f"Set it to the password before running the command (PowerShell: $env:{var}='...').",
+        )
+    register_secret(value)
+    return value
+
+
+def from_file(path: Path) -> str:
+    try:
+        value = Path(path).read_text(encoding="utf-8").rstrip("\r\n")
+    except OSError as exc:
+        raise PassphraseError(
+            f"Cannot read the password file {path}: {exc.strerror or exc}.",
+            "Check the path and that you may read it.",
+        ) from exc
+    if not value:
+        raise PassphraseError(f"The password file {path} is empty.", "Put the password in it.")
+    register_secret(value)
+    return value
+
+
+def prompt(label: str, *, confirm: bool = False) -> str:
+    """Ask on the terminal; a clear error when there is no terminal (CI, a pipe)."""
+    if not sys.stdin or not sys.stdin.isatty():
+        raise PassphraseError(
+            f"{label} is needed but there is no terminal to ask on.",
+            "Pass it through an environment variable or a file (see --help).",
+        )
+    value = getpass.getpass(f"{label}: ")
+    if confirm and getpass.getpass(f"{label} (again): ") != value:
+        raise PassphraseError("The two entries differ.", "Type the same password twice.")
+    register_secret(value)
+    return value
+
+
+def read_password(
+    label: str, *, env: str | None = None, file: Path | None = None, confirm: bool = False
+) -> str:
+    """The one entry point the CLI uses for every password option."""
+    if env:
+        return from_env(env)
+    if file:
+        return from_file(file)
+    return prompt(label, confirm=confirm)
+
+
+# --- The OS credential store (Windows Credential Manager, macOS Keychain, Secret Service) ---
+
+
+def keyring_available() -> bool:
+    """True when a real credential store answers (not the 'fail' or plaintext backends)."""
+    try:
+        import keyring
+        from keyring.backends import fail
+
+        backend = keyring.get_keyring()
+    except Exception:  # any import or backend discovery failure means: no store
+        return False
+    if isinstance(backend, fail.Keyring):
+        return False
+    name = type(backend).__module__ + "." + type(backend).__name__
+    # Never accept a backend that keeps secrets in a plain file.
+    return "PlaintextKeyring" not in name and "null" not in name.lower()
+
+
+def store_secret(account: str, value: str) -> None:
+    import keyring
+
+    register_secret(value)
+    try:
+        keyring.set_password(SERVICE, account, value)
+    except Exception as exc:  # keyring raises backend-specific errors
+        raise PassphraseError(
+            f"Could not save a secret in the credential store ({type(exc).__name__}).",
+            "Check that Windows Credential Manager (or your keyring) is available.",
+        ) from exc
+
+
+def load_secret(account: str) -> str | None:
+    if not keyring_available():
+        return None
+    import keyring
+
+    try:
+        value = keyring.get_password(SERVICE, account)
+    except Exception:  # an unavailable store behaves like an empty one
+        return None
+    if value:
+        register_secret(value)
+    return value
+
+
+def delete_secret(account: str) -> None:
+    if not keyring_available():
+        return
+    import keyring
+
+    try:
+        keyring.delete_password(SERVICE, account)
+    except Exception:  # nothing to delete is fine
+        return
