@@ -1,0 +1,111 @@
+"""Checks on the names that go into a request, with messages an engineer understands."""
+
+from __future__ import annotations
+
+import functools
+import ipaddress
+import json
+import re
+
+from app.paths import resources_dir
+
+_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+# Frequent slips, with the code the user meant.
+_COUNTRY_SLIPS = {"UK": "GB", "EL": "GR"}
+
+
+@functools.cache
+def countries() -> dict[str, str]:
+    """ISO 3166-1 alpha-2 code -> English short name."""
+    data: dict[str, str] = json.loads((resources_dir() / "countries.json").read_text("utf-8"))
+    return data
+
+
+def is_ip(value: str) -> bool:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
+
+
+def dns_name_error(name: str) -> str | None:
+    """None when `name` is a valid DNS name for a certificate, else why not."""
+    if not name:
+        return "The name is empty."
+    if name != name.strip() or " " in name:
+        return f"'{name}' contains spaces; a host name cannot."
+    if "://" in name or "/" in name:
+        return f"'{name}' looks like a URL; enter only the host name, e.g. sbc.example.com."
+    if name.endswith("."):
+        return f"'{name}' ends with a dot; leave the trailing dot out."
+    try:
+        ascii_name = name.encode("idna").decode("ascii") if not name.isascii() else name
+    except UnicodeError:
+        return f"'{name}' is not a valid international domain name."
+    if len(ascii_name) > 253:
+        return f"'{name}' is longer than the 253 characters a DNS name may have."
+    labels = ascii_name.split(".")
+    for index, label in enumerate(labels):
+        if label == "*":
+            if index != 0:
+                return (
+                    f"'{name}': a wildcard '*' is only allowed as the whole left-most label, "
+                    "e.g. *.example.com."
+                )
+            continue
+        if "*" in label:
+            return (
+                f"'{name}': a wildcard must be the whole left-most label (*.example.com), "
+                "not part of a label."
+            )
+        if not label:
+            return f"'{name}' has an empty label (two dots in a row)."
+        if not _LABEL.match(label):
+            return (
+                f"'{name}': the part '{label}' may contain only letters, digits and hyphens, "
+                "and may not start or end with a hyphen."
+            )
+    if labels[0] == "*" and len(labels) < 3:
+        return f"'{name}': a wildcard needs a domain under it with at least two labels."
+    if len(labels) < 2 and not is_ip(name):
+        return f"'{name}' is not fully qualified; public CAs need a name like sbc.example.com."
+    return None
+
+
+def san_error(value: str) -> str | None:
+    """A SAN is a DNS name or an IP address."""
+    return None if is_ip(value) else dns_name_error(value)
+
+
+def country_error(code: str) -> str | None:
+    if not code:
+        return None  # optional; CAs that need it say so
+    upper = code.upper()
+    if upper in _COUNTRY_SLIPS:
+        return f"'{code}' is not an ISO 3166 code; use {_COUNTRY_SLIPS[upper]}."
+    if len(code) != 2 or not code.isalpha():
+        return f"'{code}' is not a two-letter ISO 3166 country code (e.g. GB, US, DE)."
+    if upper not in countries():
+        return f"'{code}' is not an ISO 3166 country code."
+    return None
+
+
+def email_error(email: str) -> str | None:
+    if email and not _EMAIL.match(email):
+        return f"'{email}' is not an e-mail address."
+    return None
+
+
+def bare_domain(wildcard: str) -> str | None:
+    """`*.example.com` -> `example.com`; None for names that are not wildcards."""
+    return wildcard[2:] if wildcard.startswith("*.") else None
+
+
+def file_stem(common_name: str) -> str:
+    """The file name DigiCert users know: `*.example.com` -> `star_example_com`."""
+    stem = common_name.strip().lower().replace("*", "star")
+    stem = re.sub(r"[^a-z0-9]+", "_", stem).strip("_")
+    return stem or "certificate"
