@@ -1,0 +1,329 @@
+"""Read whatever a CA sends: PEM (any number, any order, text around), DER, PKCS#7, ZIP, PFX."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+import re
+import zipfile
+from dataclasses import dataclass, field
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.serialization import pkcs7, pkcs12
+
+from app.errors import ImportProblem, PassphraseError
+from app.fingerprints import cert_sha256
+from app.keys import PrivateKey, check_supported
+
+MAX_INPUT_BYTES = 20 * 1024 * 1024  # no CA response is near this; guards memory
+MAX_CERTIFICATES = 5000
+MAX_ZIP_MEMBERS = 200
+MAX_ZIP_DEPTH = 2
+
+_PEM_BLOCK = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----(.*?)-----END \1-----", re.DOTALL)
+_PEM_BEGIN = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----")
+_CERT_LABELS = {b"CERTIFICATE", b"X509 CERTIFICATE", b"TRUSTED CERTIFICATE"}
+_PKCS7_LABELS = {b"PKCS7", b"PKCS #7 SIGNED DATA", b"CMS"}
+_CSR_LABELS = {b"CERTIFICATE REQUEST", b"NEW CERTIFICATE REQUEST"}
+_KEY_LABELS = {b"PRIVATE KEY", b"RSA PRIVATE KEY", b"EC PRIVATE KEY", b"ENCRYPTED PRIVATE KEY"}
+_PFX_SUFFIXES = (".pfx", ".p12")
+# Files a CA puts in a ZIP beside the certificates.
+_IGNORED_ZIP_SUFFIXES = (".txt", ".html", ".htm", ".pdf", ".md", ".url", ".csr", ".xml")
+
+
+class PasswordNeeded(PassphraseError):
+    """A PFX/PKCS#12 needs its password (or the one given is wrong)."""
+
+
+@dataclass(frozen=True)
+class Source:
+    """One input: a file's bytes (name = its file name) or pasted text (name = 'pasted text')."""
+
+    name: str
+    data: bytes
+    password: str | None = field(default=None, repr=False)
+
+
+@dataclass
+class Parsed:
+    certificates: list[x509.Certificate] = field(default_factory=list)
+    origins: dict[str, str] = field(default_factory=dict)  # cert sha256 -> where it came from
+    private_key: PrivateKey | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def add(self, cert: x509.Certificate, origin: str) -> None:
+        fp = cert_sha256(cert)
+        if fp in self.origins:
+            return  # the same certificate sent twice (e.g. in a bundle and alone)
+        if len(self.certificates) >= MAX_CERTIFICATES:
+            raise ImportProblem(
+                f"{origin} holds more than {MAX_CERTIFICATES} certificates.",
+                "That is not a CA response; pick the files the CA sent for this order.",
+            )
+        self.origins[fp] = origin
+        self.certificates.append(cert)
+
+
+def parse(sources: list[Source]) -> Parsed:
+    """All certificates (deduplicated) and any private key in the sources.
+
+    Raises ImportProblem (or PasswordNeeded) with a message naming the source when one
+    cannot be read at all; a ZIP member that is not a certificate only adds a note.
+    """
+    result = Parsed()
+    if not sources:
+        raise ImportProblem("Nothing to import.", "Pick the files the CA sent, or paste them.")
+    for source in sources:
+        _parse_one(source.data, source.name, source.password, result, depth=0)
+    if not result.certificates:
+        names = ", ".join(s.name for s in sources)
+        raise ImportProblem(
+            f"No certificate was found in {names}.",
+            "Pick the certificate files the CA sent (.crt, .cer, .pem, .p7b, .zip or .pfx).",
+        )
+    return result
+
+
+def _parse_one(data: bytes, name: str, password: str | None, out: Parsed, depth: int) -> None:
+    if len(data) > MAX_INPUT_BYTES:
+        raise ImportProblem(
+            f"{name} is {len(data) // (1024 * 1024)} MB, far larger than any CA response.",
+            "Check that you picked the right file.",
+        )
+    stripped = data.strip()
+    if not stripped:
+        raise ImportProblem(f"{name} is empty.", "Download the certificate from the CA again.")
+    if data[:4] == b"PK\x03\x04" or (data[:4] == b"PK\x05\x06"):
+        _parse_zip(data, name, password, out, depth)
+        return
+    if _PEM_BEGIN.search(data):
+        _parse_pem(data, name, password, out)
+        return
+    if stripped[:1] == b"\x30":
+        _parse_der(stripped, name, password, out)
+        return
+    decoded = _bare_base64(stripped)
+    if decoded is not None:
+        _parse_der(decoded, name, password, out)
+        return
+    raise ImportProblem(
+        f"{name} is not a certificate file: it is neither PEM, DER, PKCS#7, ZIP nor PFX.",
+        "Download the certificate again from the CA, in 'X.509 PEM' or 'PKCS#7' format.",
+    )
+
+
+def _parse_pem(data: bytes, name: str, password: str | None, out: Parsed) -> None:
+    text = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+    blocks = list(_PEM_BLOCK.finditer(text))
+    begins = len(_PEM_BEGIN.findall(text))
+    if begins > len(blocks):
+        raise ImportProblem(
+            f"{name} has a PEM block that is cut off (a BEGIN line without its END line).",
+            "Copy the whole text, from -----BEGIN to -----END----- included, or download again.",
+        )
+    found_cert = False
+    for index, block in enumerate(blocks, start=1):
+        label = block.group(1)
+        where = name if len(blocks) == 1 else f"{name} (block {index})"
+        body = _pem_body(block.group(2), where)
+        if label in _CERT_LABELS:
+            out.add(_load_der_cert(body, where), name)
+            found_cert = True
+        elif label in _PKCS7_LABELS:
+            for cert in _load_pkcs7_der(body, where):
+                out.add(cert, name)
+            found_cert = True
+        elif label in _CSR_LABELS:
+            out.notes.append(f"{where} is a certificate request (CSR); it was skipped.")
+        elif label in _KEY_LABELS:
+            out.private_key = _load_pem_key(block.group(0), where, password)
+        else:
+            out.notes.append(f"{where}: a '{label.decode()}' block was skipped.")
+    if not found_cert and not out.certificates:
+        kinds = {b.group(1) for b in blocks}
+        if kinds & _CSR_LABELS and not kinds & _KEY_LABELS:
+            raise ImportProblem(
+                f"{name} is a certificate signing request (CSR), not a certificate.",
+                "Send the CSR to the CA; import the certificate the CA sends back.",
+            )
+
+
+def _pem_body(raw: bytes, where: str) -> bytes:
+    # Headers such as "Proc-Type:" only occur in keys; certificates are pure base64.
+    lines = [ln.strip() for ln in raw.strip().split(b"\n") if ln.strip() and b":" not in ln]
+    try:
+        return base64.b64decode(b"".join(lines), validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise ImportProblem(
+            f"{where} is damaged: its base64 text is not valid.",
+            "Copy the text again without changes, or download the file again.",
+        ) from exc
+
+
+def _load_der_cert(der: bytes, where: str) -> x509.Certificate:
+    try:
+        return x509.load_der_x509_certificate(der)
+    except ValueError as exc:
+        raise ImportProblem(
+            f"{where} is damaged: it is not a readable X.509 certificate.",
+            "Download the certificate again from the CA.",
+        ) from exc
+
+
+def _load_pkcs7_der(der: bytes, where: str) -> list[x509.Certificate]:
+    try:
+        return list(pkcs7.load_der_pkcs7_certificates(der))
+    except ValueError as exc:
+        raise ImportProblem(
+            f"{where} is a damaged PKCS#7 (.p7b) file.", "Download it again from the CA."
+        ) from exc
+
+
+def _load_pem_key(pem: bytes, where: str, password: str | None) -> PrivateKey:
+    secret = password.encode("utf-8") if password else None
+    try:
+        key = serialization.load_pem_private_key(pem, secret)
+    except TypeError as exc:  # encrypted but no password, or a password for a plain key
+        if secret is None:
+            raise PasswordNeeded(
+                f"The private key in {where} is encrypted.", "Enter its password."
+            ) from exc
+        key = serialization.load_pem_private_key(pem, None)
+    except ValueError as exc:
+        raise PasswordNeeded(
+            f"The private key in {where} cannot be opened: the password is wrong or the key "
+            "is damaged.",
+            "Check the password.",
+        ) from exc
+    return check_supported(key, where)
+
+
+def _parse_der(der: bytes, name: str, password: str | None, out: Parsed) -> None:
+    try:
+        out.add(x509.load_der_x509_certificate(der), name)
+        return
+    except ValueError:
+        pass
+    try:
+        certs = pkcs7.load_der_pkcs7_certificates(der)
+    except ValueError:
+        certs = None
+    if certs:
+        for cert in certs:
+            out.add(cert, name)
+        return
+    if _looks_like_pkcs12(der, name):
+        _parse_pkcs12(der, name, password, out)
+        return
+    raise ImportProblem(
+        f"{name} is binary data but not a certificate, a PKCS#7 bundle or a PFX.",
+        "The file may be cut off or of another kind; download it again from the CA.",
+    )
+
+
+def _looks_like_pkcs12(der: bytes, name: str) -> bool:
+    if name.lower().endswith(_PFX_SUFFIXES):
+        return True
+    # PFX ::= SEQUENCE { version INTEGER (3), authSafe ContentInfo, ... }
+    head = der[:24]
+    return b"\x02\x01\x03\x30" in head
+
+
+def _parse_pkcs12(der: bytes, name: str, password: str | None, out: Parsed) -> None:
+    attempts = [password.encode("utf-8")] if password else [None, b""]
+    last: Exception | None = None
+    for secret in attempts:
+        try:
+            key, cert, extra = pkcs12.load_key_and_certificates(der, secret)
+        except ValueError as exc:
+            last = exc
+            continue
+        if cert is not None:
+            out.add(cert, name)
+        for extra_cert in extra:
+            out.add(extra_cert, name)
+        if key is not None:
+            out.private_key = check_supported(key, name)
+        return
+    if password:
+        raise PasswordNeeded(
+            f"The password for {name} is wrong (or the file is damaged).",
+            "Type the password the PFX was exported with; it is case-sensitive.",
+        ) from last
+    raise PasswordNeeded(
+        f"{name} is a PFX/PKCS#12 file protected by a password.", "Enter its password."
+    ) from last
+
+
+def _parse_zip(data: bytes, name: str, password: str | None, out: Parsed, depth: int) -> None:
+    if depth >= MAX_ZIP_DEPTH:
+        out.notes.append(f"{name}: a ZIP nested too deep was skipped.")
+        return
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        members = [m for m in archive.infolist() if not m.is_dir()]
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+        raise ImportProblem(
+            f"{name} is a damaged ZIP file.", "Download the ZIP from the CA again."
+        ) from exc
+    if len(members) > MAX_ZIP_MEMBERS:
+        raise ImportProblem(
+            f"{name} holds {len(members)} files; a CA's certificate ZIP holds a few.",
+            "Pick the ZIP the CA sent for this order.",
+        )
+    total = 0
+    before = len(out.certificates)
+    with archive:
+        for member in members:
+            label = f"{name}/{member.filename}"
+            lower = member.filename.lower()
+            base = lower.rsplit("/", 1)[-1]
+            if base.startswith(".") or "__macosx" in lower:
+                continue
+            if lower.endswith(_IGNORED_ZIP_SUFFIXES):
+                out.notes.append(f"{label} was skipped (not a certificate).")
+                continue
+            total += member.file_size
+            if member.file_size > MAX_INPUT_BYTES or total > MAX_INPUT_BYTES:
+                raise ImportProblem(
+                    f"{name} unpacks to more than {MAX_INPUT_BYTES // (1024 * 1024)} MB.",
+                    "That is not a CA response; pick the ZIP the CA sent.",
+                )
+            try:
+                content = archive.read(member)
+            except (
+                zipfile.BadZipFile,
+                OSError,
+                ValueError,
+                EOFError,
+                NotImplementedError,
+                RuntimeError,
+            ) as exc:
+                raise ImportProblem(
+                    f"{label} cannot be unpacked ({type(exc).__name__}).",
+                    "The ZIP may be damaged or encrypted; download it again from the CA.",
+                ) from exc
+            try:
+                _parse_one(content, label, password, out, depth + 1)
+            except PasswordNeeded:
+                raise
+            except ImportProblem as exc:
+                out.notes.append(f"{label} was skipped: {exc.message}")
+    if len(out.certificates) == before:
+        raise ImportProblem(
+            f"{name} contains no certificate.", "Pick the ZIP the CA sent for this order."
+        )
+
+
+def _bare_base64(text: bytes) -> bytes | None:
+    """Some portals show the certificate as base64 without BEGIN/END lines."""
+    compact = b"".join(text.split())
+    if len(compact) < 64 or not re.fullmatch(rb"[A-Za-z0-9+/=]+", compact):
+        return None
+    try:
+        decoded = base64.b64decode(compact, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    return decoded if decoded[:1] == b"\x30" else None
