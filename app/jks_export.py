@@ -1,0 +1,123 @@
+"""Java KeyStore (JKS) output: pyjks where it is installed, else Java's own keytool."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+
+from app.errors import ExportError
+from app.keys import PrivateKey
+
+
+def jks_bytes(key: PrivateKey, chain: list[x509.Certificate], password: str, alias: str) -> bytes:
+    """A JKS holding one private-key entry (key + leaf + chain) under `alias`."""
+    try:
+        import jks  # pyjks: optional, see README (no Windows wheel for its twofish dependency)
+    except Exception:  # ImportError, or twofish failing to load on Python 3.12+
+        return _jks_with_keytool(key, chain, password, alias)
+    pkcs8 = key.private_bytes(
+        serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    ders = [c.public_bytes(serialization.Encoding.DER) for c in chain]
+    entry = jks.PrivateKeyEntry.new(alias, ders, pkcs8, "pkcs8")
+    store = jks.KeyStore.new("jks", [entry])
+    data: bytes = store.saves(password)
+    return data
+
+
+def _jks_with_keytool(
+    key: PrivateKey, chain: list[x509.Certificate], password: str, alias: str
+) -> bytes:
+    keytool = shutil.which("keytool")
+    if keytool is None:
+        raise ExportError(
+            "JKS export needs the pyjks package or Java's keytool, and neither is available.",
+            "Install Java (keytool) or the accert[jks] extra, or export a PFX instead: "
+            "Java 9 and later read PFX directly.",
+        )
+    from cryptography.hazmat.primitives.serialization import pkcs12
+
+    # The passwords reach keytool through its environment, never its command line.
+    pfx = pkcs12.serialize_key_and_certificates(
+        alias.encode(),
+        key,
+        chain[0],
+        chain[1:],
+        serialization.BestAvailableEncryption(password.encode("utf-8")),
+    )
+    with tempfile.TemporaryDirectory(prefix="accert-jks-") as tmp:
+        os.chmod(tmp, 0o700)
+        src, dest = Path(tmp) / "in.p12", Path(tmp) / "out.jks"
+        src.write_bytes(pfx)
+        env = dict(os.environ, ACCERT_KS_PASS=password)
+        proc = subprocess.run(
+            [
+                keytool,
+                "-importkeystore",
+                "-noprompt",
+                "-srckeystore",
+                str(src),
+                "-srcstoretype",
+                "PKCS12",
+                "-srcstorepass:env",
+                "ACCERT_KS_PASS",
+                "-destkeystore",
+                str(dest),
+                "-deststoretype",
+                "JKS",
+                "-deststorepass:env",
+                "ACCERT_KS_PASS",
+                "-destkeypass:env",
+                "ACCERT_KS_PASS",
+            ],
+            capture_output=True,
+            env=env,
+            check=False,
+            timeout=120,
+        )
+        if proc.returncode != 0 or not dest.exists():
+            raise ExportError(
+                "keytool could not write the JKS file: "
+                + proc.stderr.decode(errors="replace").strip()[:300],
+                "Export a PFX instead, or install the accert[jks] extra.",
+            )
+        return dest.read_bytes()
+
+
+def read_jks_chain_length(data: bytes, password: str) -> int:
+    """How many certificates the key entry holds (for the export self-check)."""
+    try:
+        import jks
+    except Exception:
+        return _keytool_chain_length(data, password)
+    store = jks.KeyStore.loads(data, password)
+    entries = list(store.private_keys.values())
+    if len(entries) != 1:
+        raise ExportError("The JKS file written does not hold exactly one key entry.", "")
+    return len(entries[0].cert_chain)
+
+
+def _keytool_chain_length(data: bytes, password: str) -> int:
+    keytool = shutil.which("keytool")
+    if keytool is None:
+        return -1  # cannot check without either tool; the caller reports it
+    with tempfile.TemporaryDirectory(prefix="accert-jks-") as tmp:
+        path = Path(tmp) / "check.jks"
+        path.write_bytes(data)
+        proc = subprocess.run(
+            [keytool, "-list", "-v", "-keystore", str(path), "-storepass:env", "ACCERT_KS_PASS"],
+            capture_output=True,
+            env=dict(os.environ, ACCERT_KS_PASS=password),
+            check=False,
+            timeout=120,
+        )
+    for line in proc.stdout.decode(errors="replace").splitlines():
+        if line.startswith("Certificate chain length:"):
+            return int(line.split(":", 1)[1])
+    raise ExportError("keytool cannot read the JKS file just written.", "")
