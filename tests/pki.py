@@ -77,29 +77,107 @@ class TestCA:
         self.root_crt = d / "root.crt"
         self.inter_key = d / "inter.key"
         self.inter_crt = d / "inter.crt"
-        openssl("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256",
-                "-out", self.root_key)
-        openssl("req", "-new", "-x509", "-key", self.root_key, "-out", self.root_crt,
-                "-days", "3650", "-subj", f"/C=US/O={self.name} Trust/CN={self.name} Root CA",
-                "-config", self.ext, "-extensions", "v3_root", "-sha256")
-        openssl("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256",
-                "-out", self.inter_key)
+        openssl(
+            "genpkey",
+            "-algorithm",
+            "EC",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-out",
+            self.root_key,
+        )
+        openssl(
+            "req",
+            "-new",
+            "-x509",
+            "-key",
+            self.root_key,
+            "-out",
+            self.root_crt,
+            "-days",
+            "3650",
+            "-subj",
+            f"/C=US/O={self.name} Trust/CN={self.name} Root CA",
+            "-config",
+            self.ext,
+            "-extensions",
+            "v3_root",
+            "-sha256",
+        )
+        openssl(
+            "genpkey",
+            "-algorithm",
+            "EC",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-out",
+            self.inter_key,
+        )
         csr = d / "inter.csr"
-        openssl("req", "-new", "-key", self.inter_key, "-out", csr,
-                "-subj", f"/C=US/O={self.name} Trust/CN={self.name} TLS RSA CA G2")
-        openssl("x509", "-req", "-in", csr, "-CA", self.root_crt, "-CAkey", self.root_key,
-                "-CAcreateserial", "-out", self.inter_crt, "-days", "1825",
-                "-extfile", self.ext, "-extensions", "v3_inter", "-sha256")
+        openssl(
+            "req",
+            "-new",
+            "-key",
+            self.inter_key,
+            "-out",
+            csr,
+            "-subj",
+            f"/C=US/O={self.name} Trust/CN={self.name} TLS RSA CA G2",
+        )
+        openssl(
+            "x509",
+            "-req",
+            "-in",
+            csr,
+            "-CA",
+            self.root_crt,
+            "-CAkey",
+            self.root_key,
+            "-CAcreateserial",
+            "-out",
+            self.inter_crt,
+            "-days",
+            "1825",
+            "-extfile",
+            self.ext,
+            "-extensions",
+            "v3_inter",
+            "-sha256",
+        )
 
-    def sign(self, csr_pem: bytes, out: Path, *, days: int = 90, extensions: str = "v3_leaf",
-             not_yet_valid: bool = False) -> Path:
+    def sign(
+        self,
+        csr_pem: bytes,
+        out: Path,
+        *,
+        days: int = 90,
+        extensions: str = "v3_leaf",
+        not_yet_valid: bool = False,
+    ) -> Path:
         """Sign a CSR as the intermediate, copying its SANs, like a DV/OV order."""
         csr = out.with_suffix(".csr")
         csr.write_bytes(csr_pem)
         args: list[str | Path] = [
-            "x509", "-req", "-in", csr, "-CA", self.inter_crt, "-CAkey", self.inter_key,
-            "-CAcreateserial", "-out", out, "-days", str(days), "-extfile", self.ext,
-            "-extensions", extensions, "-copy_extensions", "copy", "-sha256",
+            "x509",
+            "-req",
+            "-in",
+            csr,
+            "-CA",
+            self.inter_crt,
+            "-CAkey",
+            self.inter_key,
+            "-CAcreateserial",
+            "-out",
+            out,
+            "-days",
+            str(days),
+            "-extfile",
+            self.ext,
+            "-extensions",
+            extensions,
+            "-copy_extensions",
+            "copy",
+            "-sha256",
         ]
         if not_yet_valid:
             args = [*args[:-1], "-sha256", "-not_before", "20991231000000Z"]

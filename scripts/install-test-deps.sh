@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# System tools the tests use for real: openssl (req, x509, pkcs12, verify, s_client), Java's
+# keytool, an OpenSSH server for the OVOC tests, Xvfb for screenshots. Debian/Ubuntu, as root
+# (or with sudo). Installs only what is missing, so a second run costs nothing.
+set -euo pipefail
+
+need=()
+command -v openssl >/dev/null || need+=(openssl)
+command -v keytool >/dev/null || need+=(default-jre-headless)
+command -v sshd >/dev/null || [ -x /usr/sbin/sshd ] || need+=(openssh-server)
+command -v ssh-keygen >/dev/null || need+=(openssh-client)
+command -v Xvfb >/dev/null || need+=(xvfb xauth)
+# Qt's offscreen and xcb platforms need these shared libraries on a minimal machine.
+for lib in libegl1 libgl1 libxkbcommon0 libfontconfig1 libdbus-1-3 libxkbcommon-x11-0 \
+           libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 libglib2.0-0; do
+    dpkg -s "$lib" >/dev/null 2>&1 || need+=("$lib")
+done
+
+if [ ${#need[@]} -eq 0 ]; then
+    exit 0
+fi
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null || { echo "Need root (or sudo) to install: ${need[*]}" >&2; exit 1; }
+    SUDO=sudo
+fi
+echo "Installing system packages: ${need[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
