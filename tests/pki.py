@@ -65,6 +65,7 @@ class TestCA:
 
     directory: Path
     name: str = "Test"
+    aia_base: str = "http://127.0.0.1:9"  # where caIssuers URLs point (a test may serve them)
 
     __test__ = False  # not a pytest class
 
@@ -72,7 +73,9 @@ class TestCA:
         d = self.directory
         d.mkdir(parents=True, exist_ok=True)
         self.ext = d / "ext.cnf"
-        self.ext.write_text(_CA_EXT.replace("{name}", self.name))
+        self.ext.write_text(
+            _CA_EXT.replace("{name}", self.name).replace("http://127.0.0.1:9", self.aia_base)
+        )
         self.root_key = d / "root.key"
         self.root_crt = d / "root.crt"
         self.inter_key = d / "inter.key"
@@ -152,7 +155,8 @@ class TestCA:
         *,
         days: int = 90,
         extensions: str = "v3_leaf",
-        not_yet_valid: bool = False,
+        copy_sans: bool = True,
+        digest: str = "sha256",
     ) -> Path:
         """Sign a CSR as the intermediate, copying its SANs, like a DV/OV order."""
         csr = out.with_suffix(".csr")
@@ -175,13 +179,34 @@ class TestCA:
             self.ext,
             "-extensions",
             extensions,
-            "-copy_extensions",
-            "copy",
-            "-sha256",
+            f"-{digest}",
         ]
-        if not_yet_valid:
-            args = [*args[:-1], "-sha256", "-not_before", "20991231000000Z"]
+        if copy_sans:
+            args += ["-copy_extensions", "copy"]
         openssl(*args)
+        return out
+
+    def sign_not_yet_valid(self, csr_pem: bytes, out: Path, *, starts_in_days: int = 5) -> Path:
+        """openssl 3.0 cannot post-date a certificate; the same CA key does it here."""
+        csr = x509.load_pem_x509_csr(csr_pem)
+        issuer = x509.load_pem_x509_certificate(self.inter_pem)
+        key = serialization.load_pem_private_key(self.inter_key.read_bytes(), None)
+        start = dt.datetime.now(dt.UTC) + dt.timedelta(days=starts_in_days)
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(csr.subject)
+            .issuer_name(issuer.subject)
+            .public_key(csr.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(start)
+            .not_valid_after(start + dt.timedelta(days=90))
+            .add_extension(
+                csr.extensions.get_extension_for_class(x509.SubjectAlternativeName).value,
+                critical=False,
+            )
+            .sign(key, hashes.SHA256())  # type: ignore[arg-type]
+        )
+        out.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
         return out
 
     @property
