@@ -6,6 +6,7 @@ import base64
 import binascii
 import io
 import re
+import warnings
 import zipfile
 from dataclasses import dataclass, field
 
@@ -174,11 +175,19 @@ def _load_der_cert(der: bytes, where: str) -> x509.Certificate:
 
 def _load_pkcs7_der(der: bytes, where: str) -> list[x509.Certificate]:
     try:
-        return list(pkcs7.load_der_pkcs7_certificates(der))
+        return _pkcs7_certificates(der)
     except ValueError as exc:
         raise ImportProblem(
             f"{where} is a damaged PKCS#7 (.p7b) file.", "Download it again from the CA."
         ) from exc
+
+
+def _pkcs7_certificates(der: bytes) -> list[x509.Certificate]:
+    # openssl crl2pkcs7 and many CAs write an unsorted SET; cryptography then warns and
+    # falls back to BER, which reads it correctly. The warning means nothing to a user.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return list(pkcs7.load_der_pkcs7_certificates(der))
 
 
 def _load_pem_key(pem: bytes, where: str, password: str | None) -> PrivateKey:
@@ -207,7 +216,7 @@ def _parse_der(der: bytes, name: str, password: str | None, out: Parsed) -> None
     except ValueError:
         pass
     try:
-        certs = pkcs7.load_der_pkcs7_certificates(der)
+        certs = _pkcs7_certificates(der)
     except ValueError:
         certs = None
     if certs:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -90,7 +91,9 @@ def guess_leaf(certs: Iterable[x509.Certificate]) -> x509.Certificate | None:
 def _trust_store() -> dict[x509.Name, list[x509.Certificate]]:
     import certifi
 
-    roots = x509.load_pem_x509_certificates(Path(certifi.where()).read_bytes())
+    with warnings.catch_warnings():  # a few public roots have odd serials; harmless here
+        warnings.simplefilter("ignore")
+        roots = x509.load_pem_x509_certificates(Path(certifi.where()).read_bytes())
     index: dict[x509.Name, list[x509.Certificate]] = {}
     for root in roots:
         index.setdefault(root.subject, []).append(root)
