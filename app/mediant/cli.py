@@ -1,0 +1,186 @@
+"""`accert deploy-sbc` and `accert verify`: the device deployment from the command line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from app.errors import DeployError, InputError
+from app.mediant.client import Timing
+from app.mediant.deploy import DeviceTarget
+from app.mediant.devices import (
+    SavedDevice,
+    load_device_password,
+    load_devices,
+    parse_host_port,
+    remember_device,
+    store_device_password,
+)
+from app.mediant.fleet import DEFAULT_PARALLEL, DeviceProgress
+from app.mediant.verify import verify_served
+from app.passwords import from_env, read_password
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "deploy-sbc",
+        help="deploy the renewal to AudioCodes SBCs/gateways over their REST API",
+        description="Back up the INI, upload key, certificate and chain into a TLS context, "
+        "save, optionally reset, and prove the new certificate by a TLS handshake.",
+    )
+    p.add_argument("workspace", type=Path, help="the renewal folder")
+    where = p.add_mutually_exclusive_group(required=True)
+    where.add_argument("--host", help="HOST[:PORT] of one device (port 443 by default)")
+    where.add_argument(
+        "--devices", type=Path, metavar="FILE", help='JSON device file: {"devices": [...]}'
+    )
+    p.add_argument("--user", default=None, help="device user (Administrator level)")
+    pw = p.add_mutually_exclusive_group()
+    pw.add_argument("--password-env", metavar="VAR", help="read the password from this variable")
+    pw.add_argument("--password-file", metavar="FILE", type=Path, help="read it from this file")
+    p.add_argument(
+        "--context", type=int, action="append", metavar="N", help="TLS context index (repeatable)"
+    )
+    p.add_argument(
+        "--fingerprint", metavar="SHA256:..", help="trust this device HTTPS certificate (pinned)"
+    )
+    p.add_argument(
+        "--trust-system", action="store_true", help="verify the device against the system store"
+    )
+    p.add_argument(
+        "--verify-port",
+        type=int,
+        action="append",
+        metavar="PORT",
+        help="port to prove (repeatable)",
+    )
+    p.add_argument("--reset", action="store_true", help="reset (with save) and wait for the device")
+    p.add_argument("--parallel", type=int, default=DEFAULT_PARALLEL, help="devices at once")
+    p.add_argument("--timeout", type=float, default=30.0, help="seconds per device call")
+    p.add_argument(
+        "--save-password", action="store_true", help="keep the password in the credential store"
+    )
+    p.set_defaults(handler=cmd_deploy_sbc)
+
+    v = subparsers.add_parser("verify", help="show the certificate a TLS port serves")
+    v.add_argument("target", help="HOST:PORT")
+    v.add_argument("--expect", type=Path, metavar="WORKSPACE", help="must serve this renewal")
+    v.add_argument("--timeout", type=float, default=10.0)
+    v.set_defaults(handler=cmd_verify)
+
+
+def _progress(row: DeviceProgress) -> None:
+    if row.status in ("running", "skipped"):
+        return  # one line per finished step keeps parallel output readable
+    print(f"  {row.label:<28} {row.step:<14} {row.status:<8} {row.elapsed:6.1f} s", file=sys.stderr)
+
+
+def _password_for(device: SavedDevice, args: argparse.Namespace) -> str:
+    if device.password_env:
+        return from_env(device.password_env)
+    if args.password_env or args.password_file:
+        return read_password("Password", env=args.password_env, file=args.password_file)
+    stored = load_device_password(device)
+    if stored:
+        return stored
+    if args.host:
+        return read_password(f"Password for {device.user}@{device.host}")
+    raise InputError(
+        f"No password for {device.user}@{device.host}:{device.port}.",
+        'Give --password-env, a "password_env" in the device file, or save it once with '
+        "--save-password.",
+    )
+
+
+def _devices(args: argparse.Namespace) -> list[SavedDevice]:
+    if args.devices:
+        devices = load_devices(args.devices)
+        if not devices:
+            raise InputError(f"{args.devices} lists no device.", "Add at least one.")
+        overrides: dict[str, Any] = {}
+        if args.context:
+            overrides["contexts"] = tuple(args.context)
+        if args.verify_port:
+            overrides["verify_ports"] = tuple(args.verify_port)
+        if args.reset:
+            overrides["reset"] = True
+        if args.user:
+            overrides["user"] = args.user
+        return [replace(d, **overrides) for d in devices]
+    host, port = parse_host_port(args.host)
+    if args.context is None:
+        raise InputError("Which TLS context?", "Give --context N (0 is the web server's).")
+    return [
+        SavedDevice(
+            host=host,
+            port=port,
+            user=args.user or "Admin",
+            contexts=tuple(args.context),
+            verify_ports=tuple(args.verify_port or ()),
+            reset=args.reset,
+        )
+    ]
+
+
+def cmd_deploy_sbc(args: argparse.Namespace) -> int:
+    from app.mediant.glue import deploy_to_device, deploy_to_devices
+    from app.workspace import Workspace
+
+    devices = _devices(args)
+    if args.fingerprint and len(devices) > 1:
+        raise InputError(
+            "--fingerprint names one device's certificate.",
+            'Put a "fingerprint" per device in the device file instead.',
+        )
+    targets: list[DeviceTarget] = []
+    for d in devices:
+        password = _password_for(d, args)
+        if args.save_password:
+            store_device_password(d, password)
+        targets.append(
+            d.target(password, fingerprint=args.fingerprint, trust_system=args.trust_system)
+        )
+    ws = Workspace.open(args.workspace)
+    timing = Timing(timeout=args.timeout)
+    if len(targets) == 1 and not args.devices:
+        start = time.monotonic()
+        label = targets[0].label
+
+        def step_line(step: str, status: str) -> None:
+            _progress(DeviceProgress(label, step, status, time.monotonic() - start))
+
+        result = deploy_to_device(ws, targets[0], progress=step_line, timing=timing)
+        if not result.ok:
+            raise DeployError(result.message, result.hint)
+        remember_device(devices[0])
+        print(result.message)
+        for w in result.warnings:
+            print(f"warning: {w}", file=sys.stderr)
+        return 0
+    report, json_path, text_path = deploy_to_devices(
+        ws, targets, parallel=args.parallel, progress=_progress, timing=timing
+    )
+    print(report.text(), end="")
+    print(f"Summary saved in {text_path} and {json_path}", file=sys.stderr)
+    return 0 if report.ok else 1
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    host, port = parse_host_port(args.target)
+    material = None
+    if args.expect:
+        from app.mediant.glue import expected_material
+        from app.workspace import Workspace
+
+        material = expected_material(Workspace.open(args.expect))
+    result = verify_served(host, port, material, timeout=args.timeout)
+    print(result.message)
+    if result.ok:
+        return 0
+    if not result.served_sha256:
+        raise DeployError(result.message, "Check the host, the port and the firewall.")
+    return 1

@@ -1,0 +1,144 @@
+"""The saved device list (config_dir()/devices.json): where and how, never a password.
+
+Passwords live in the OS credential store under one account name per device and user.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+from app.atomic import atomic_write
+from app.errors import InputError
+from app.mediant.deploy import DeviceTarget
+from app.passwords import load_secret, store_secret
+from app.paths import config_dir
+
+DEVICES_FILE = "devices.json"
+
+
+@dataclass(frozen=True)
+class SavedDevice:
+    host: str
+    port: int = 443
+    user: str = "Admin"
+    contexts: tuple[int, ...] = (0,)
+    verify_ports: tuple[int, ...] = ()
+    reset: bool = False
+    name: str = ""
+    fingerprint: str | None = None  # only in hand-written device files, for first contact
+    password_env: str | None = field(default=None)  # a variable name, never the password
+
+    @property
+    def key(self) -> str:
+        return f"{self.host.lower()}:{self.port}"
+
+    @property
+    def account(self) -> str:
+        return f"mediant:{self.user}@{self.host.lower()}:{self.port}"
+
+    def target(
+        self, password: str, *, fingerprint: str | None = None, trust_system: bool = False
+    ) -> DeviceTarget:
+        return DeviceTarget(
+            host=self.host,
+            port=self.port,
+            user=self.user,
+            password=password,
+            contexts=self.contexts,
+            verify_ports=self.verify_ports,
+            reset=self.reset,
+            fingerprint=fingerprint or self.fingerprint,
+            trust_system=trust_system,
+            name=self.name,
+        )
+
+
+def parse_host_port(text: str, default_port: int = 443) -> tuple[str, int]:
+    """'sbc1', 'sbc1:8443', '10.0.0.5:443', '[fe80::1]:443' -> (host, port)."""
+    m = re.fullmatch(r"\[([^\]]+)\](?::(\d+))?|([^:\s]+)(?::(\d+))?|([0-9a-fA-F:]+)", text.strip())
+    if not m:
+        raise InputError(f"{text!r} is not a host or host:port.", "Example: sbc1.example.com:443")
+    host = m.group(1) or m.group(3) or m.group(5)
+    port_text = m.group(2) or m.group(4)
+    port = int(port_text) if port_text else default_port
+    if not 0 < port < 65536:
+        raise InputError(f"Port {port} in {text!r} is out of range.", "Use 1-65535.")
+    return host, port
+
+
+def _from_json(entry: object, origin: str) -> SavedDevice:
+    if not isinstance(entry, dict) or "host" not in entry:
+        raise InputError(f'{origin}: every device needs at least a "host".', "")
+    if "password" in entry:
+        raise InputError(
+            f'{origin}: device {entry["host"]} has a "password"; device files never hold one.',
+            'Remove it and use "password_env" or the credential store.',
+        )
+    host, port = parse_host_port(str(entry["host"]), int(entry.get("port", 443)))
+    contexts = entry.get("contexts", [entry["context"]] if "context" in entry else [0])
+    return SavedDevice(
+        host=host,
+        port=port,
+        user=str(entry.get("user", "Admin")),
+        contexts=tuple(int(c) for c in contexts),
+        verify_ports=tuple(int(p) for p in entry.get("verify_ports", [])),
+        reset=bool(entry.get("reset", False)),
+        name=str(entry.get("name", "")),
+        fingerprint=entry.get("fingerprint"),
+        password_env=entry.get("password_env"),
+    )
+
+
+def devices_path() -> Path:
+    return config_dir() / DEVICES_FILE
+
+
+def load_devices(path: Path | None = None) -> list[SavedDevice]:
+    """The saved list, or a device file given on the command line (same format)."""
+    path = path or devices_path()
+    if not path.exists():
+        if path == devices_path():
+            return []
+        raise InputError(f"The device file {path} does not exist.", "Check the path.")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise InputError(f"Cannot read the device file {path}: {exc}.", "It must be JSON.") from exc
+    entries = data.get("devices", []) if isinstance(data, dict) else data
+    if not isinstance(entries, list):
+        raise InputError(f"{path}: expected a list of devices.", 'Use {"devices": [...]}.')
+    return [_from_json(e, str(path)) for e in entries]
+
+
+def save_devices(devices: Sequence[SavedDevice], path: Path | None = None) -> None:
+    rows = []
+    for d in devices:
+        row = asdict(d)
+        row["contexts"], row["verify_ports"] = list(d.contexts), list(d.verify_ports)
+        rows.append({k: v for k, v in row.items() if v is not None})
+    data = json.dumps({"devices": rows}, indent=2).encode("utf-8")
+    atomic_write(path or devices_path(), data, secret=False)
+
+
+def remember_device(device: SavedDevice) -> None:
+    """Add or update (by host:port) in the saved list, keeping the chosen contexts."""
+    devices = [d for d in load_devices() if d.key != device.key]
+    devices.append(replace(device, fingerprint=None, password_env=None))
+    save_devices(sorted(devices, key=lambda d: (d.name or d.host, d.port)))
+
+
+def forget_device(host: str, port: int) -> None:
+    key = f"{host.lower()}:{port}"
+    save_devices([d for d in load_devices() if d.key != key])
+
+
+def store_device_password(device: SavedDevice, password: str) -> None:
+    store_secret(device.account, password)
+
+
+def load_device_password(device: SavedDevice) -> str | None:
+    return load_secret(device.account)

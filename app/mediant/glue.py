@@ -1,0 +1,87 @@
+"""Glue between a renewal workspace and the device deployment: material in, records out."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from app.material import DeployMaterial
+from app.mediant.client import Timing
+from app.mediant.deploy import DeviceResult, DeviceTarget, Progress, deploy_device
+from app.mediant.fleet import DEFAULT_PARALLEL, FleetProgress, FleetReport, deploy_fleet
+from app.workspace import Workspace
+
+
+def deploy_to_device(
+    workspace: Workspace,
+    target: DeviceTarget,
+    *,
+    progress: Progress | None = None,
+    timing: Timing | None = None,
+    material: DeployMaterial | None = None,
+) -> DeviceResult:
+    """One device; the INI backup goes to workspace.backups_dir, the outcome to its record."""
+    material = material or workspace.deploy_material()
+    result = deploy_device(
+        target,
+        material,
+        workspace.backups_dir,
+        log=lambda line: workspace.log("mediant", detail=line),
+        progress=progress,
+        timing=timing,
+    )
+    workspace.record_deployment({"kind": "mediant", **result.as_dict()})
+    return result
+
+
+def deploy_to_devices(
+    workspace: Workspace,
+    targets: Sequence[DeviceTarget],
+    *,
+    parallel: int = DEFAULT_PARALLEL,
+    progress: FleetProgress | None = None,
+    timing: Timing | None = None,
+    material: DeployMaterial | None = None,
+) -> tuple[FleetReport, Path, Path]:
+    """Many devices in parallel; the summary is saved as JSON and text in the workspace."""
+    material = material or workspace.deploy_material()
+    report = deploy_fleet(
+        targets,
+        material,
+        workspace.backups_dir,
+        parallel=parallel,
+        progress=progress,
+        log=lambda line: workspace.log("mediant", detail=line),
+        timing=timing,
+    )
+    json_path, text_path = report.save(workspace.path)
+    workspace.record_deployment(
+        {
+            "kind": "mediant-fleet",
+            "ok": report.ok,
+            "report": str(json_path),
+            "devices": [
+                {"device": r.label, "ok": r.ok, "backup": r.backup_path, "served": r.served_sha256}
+                for r in report.results
+            ],
+        }
+    )
+    return report, json_path, text_path
+
+
+def expected_material(workspace: Workspace) -> DeployMaterial:
+    """The certificates only (no key, so no passphrase): what `verify --expect` compares."""
+    from cryptography.hazmat.primitives import serialization
+
+    from app.fingerprints import cert_sha256
+
+    pem = serialization.Encoding.PEM
+    leaf = workspace.certificate()
+    intermediates, root = workspace.split_chain()
+    return DeployMaterial(
+        name=workspace.stem,
+        cert_pem=leaf.public_bytes(pem),
+        intermediates_pem=tuple(c.public_bytes(pem) for c in intermediates),
+        root_pem=root.public_bytes(pem) if root else None,
+        leaf_sha256=cert_sha256(leaf),
+    )
