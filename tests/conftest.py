@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from keyring.backend import KeyringBackend
 
 from tests.pki import TestCA
 
@@ -15,12 +16,13 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 TEST_PASSPHRASE = "correct horse battery staple 4 tests"
 
 
-class MemoryKeyring:
+class MemoryKeyring(KeyringBackend):
     """A keyring backend held in memory, so tests never touch a real credential store."""
 
-    priority = 1
+    priority = 1  # type: ignore[assignment]
 
     def __init__(self) -> None:
+        super().__init__()
         self.store: dict[tuple[str, str], str] = {}
 
     def get_password(self, service: str, username: str) -> str | None:
@@ -51,7 +53,7 @@ def memory_keyring(monkeypatch: pytest.MonkeyPatch) -> Iterator[MemoryKeyring]:
     backend = MemoryKeyring()
     monkeypatch.delenv("ACCERT_PASSPHRASE", raising=False)
     previous = keyring.get_keyring()
-    keyring.set_keyring(backend)  # type: ignore[arg-type]
+    keyring.set_keyring(backend)
     yield backend
     keyring.set_keyring(previous)
 

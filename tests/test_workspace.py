@@ -1,0 +1,141 @@
+"""A renewal folder survives restarts, crashes and other machines, and keeps its secrets."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from app.ca_response import Source
+from app.errors import PassphraseError, WorkspaceError
+from app.workspace import STATE_FILE, Stage, Workspace, list_workspaces
+from tests.conftest import MemoryKeyring
+from tests.helpers import issued, requested, wildcard_spec
+from tests.pki import TestCA
+
+
+def test_resume_on_another_day(tmp_path: Path, test_ca: TestCA) -> None:
+    ws, leaf = issued(tmp_path, test_ca)
+    csr = ws.csr_pem
+    again = Workspace.open(ws.path)  # a new process, another day
+    assert again.state.stage is Stage.REQUESTED
+    assert again.csr_pem == csr
+    again.import_response([Source("l.crt", leaf.read_bytes()), Source("ca", test_ca.inter_pem)])
+    assert Workspace.open(ws.path).state.stage is Stage.ISSUED
+
+
+def test_default_folder_is_named_after_the_cn_and_date(isolated_home: Path) -> None:
+    ws = Workspace.create(wildcard_spec())
+    assert ws.path.parent == isolated_home / "workspaces"
+    assert ws.path.name.startswith("star_example_com-20")
+    second = Workspace.create(wildcard_spec())
+    assert second.path.name == ws.path.name + "-2"
+    listed = list_workspaces()
+    assert {s.path for s in listed} == {ws.path, second.path}
+    assert all(s.common_name == "*.example.com" and s.stage is Stage.NEW for s in listed)
+
+
+def test_generate_twice_keeps_the_same_key(tmp_path: Path) -> None:
+    ws = requested(tmp_path)
+    key_file = (ws.path / "private.key").read_bytes()
+    first = ws.csr_summary().public_key_sha256
+    ws.generate()
+    assert (ws.path / "private.key").read_bytes() == key_file
+    assert ws.csr_summary().public_key_sha256 == first
+
+
+def test_crash_after_key_before_state_recovers(tmp_path: Path) -> None:
+    """Killed between writing the key/CSR and the state: the folder opens and moves on."""
+    ws = requested(tmp_path)
+    state = json.loads((ws.path / STATE_FILE).read_text())
+    state["stage"] = "new"
+    (ws.path / STATE_FILE).write_text(json.dumps(state))
+    again = Workspace.open(ws.path)
+    assert again.state.stage is Stage.REQUESTED
+    assert again.private_key() is not None
+
+
+def test_crash_leftovers_of_atomic_writes_are_harmless(tmp_path: Path) -> None:
+    ws = requested(tmp_path)
+    (ws.path / ".renewal.json.abc.tmp").write_text('{"half": ')
+    assert Workspace.open(ws.path).state.stage is Stage.REQUESTED
+
+
+def test_damaged_state_is_a_clear_error(tmp_path: Path) -> None:
+    ws = requested(tmp_path)
+    (ws.path / STATE_FILE).write_text("{ not json")
+    with pytest.raises(WorkspaceError, match="is damaged") as info:
+        Workspace.open(ws.path)
+    assert "private.key is untouched" in info.value.hint
+
+
+def test_newer_schema_is_refused(tmp_path: Path) -> None:
+    ws = requested(tmp_path)
+    state = json.loads((ws.path / STATE_FILE).read_text())
+    state["schema"] = 99
+    (ws.path / STATE_FILE).write_text(json.dumps(state))
+    with pytest.raises(WorkspaceError, match="newer accert"):
+        Workspace.open(ws.path)
+
+
+def test_not_a_renewal_folder(tmp_path: Path) -> None:
+    with pytest.raises(WorkspaceError, match="not an accert renewal folder"):
+        Workspace.open(tmp_path)
+
+
+def test_names_cannot_change_after_the_csr(tmp_path: Path) -> None:
+    ws = requested(tmp_path)
+    with pytest.raises(WorkspaceError, match="can no longer change"):
+        ws.update_request(wildcard_spec(cn="*.example.org"))
+
+
+def test_passphrase_lives_in_the_credential_store(
+    tmp_path: Path, memory_keyring: MemoryKeyring
+) -> None:
+    """As on Windows: nobody is asked; a random passphrase is kept in the store."""
+    assert "ACCERT_PASSPHRASE" not in os.environ
+    ws = requested(tmp_path)
+    assert ws.state.passphrase_source == "keyring"
+    ((service, account), secret) = next(iter(memory_keyring.store.items()))
+    assert service == "accert" and account == f"workspace-key:{ws.state.id}"
+    assert len(secret) >= 40
+    assert secret not in (ws.path / STATE_FILE).read_text()
+    assert Workspace.open(ws.path).private_key() is not None
+    # On a PC without that entry, the message says what to do.
+    memory_keyring.store.clear()
+    with pytest.raises(PassphraseError, match="not in this computer's credential store"):
+        Workspace.open(ws.path).private_key()
+
+
+def test_without_store_or_variable_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("ACCERT_PASSPHRASE")
+    ws = Workspace.create(wildcard_spec(), tmp_path / "ws")
+    with pytest.raises(PassphraseError, match="No credential store") as info:
+        ws.generate()
+    assert "ACCERT_PASSPHRASE" in info.value.hint
+    assert not (ws.path / "private.key").exists()
+
+
+def test_wrong_passphrase(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    ws = requested(tmp_path)
+    monkeypatch.setenv("ACCERT_PASSPHRASE", "this is not the passphrase")
+    with pytest.raises(PassphraseError, match=r"passphrase for the private key .* is wrong"):
+        Workspace.open(ws.path).private_key()
+
+
+def test_short_passphrase_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ACCERT_PASSPHRASE", "short")
+    ws = Workspace.create(wildcard_spec(), tmp_path / "ws")
+    with pytest.raises(PassphraseError, match="shorter than 12"):
+        ws.generate()
+
+
+def test_log_tells_the_story(tmp_path: Path, test_ca: TestCA) -> None:
+    ws, leaf = issued(tmp_path, test_ca)
+    ws.import_response([Source("l.crt", leaf.read_bytes()), Source("ca", test_ca.inter_pem)])
+    events = [e["event"] for e in Workspace.open(ws.path).read_log()]
+    assert events == ["created", "csr-created", "certificate-imported"]
