@@ -1,0 +1,91 @@
+"""Engine benchmarks: key+CSR against `openssl req -newkey`, import and export of a full chain.
+
+Run: .venv/bin/python bench/bench_engine.py [--rounds N]
+Ratios are measured in the same run, so a noisy machine does not mislead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+
+def timed(fn: Callable[[], object], rounds: int) -> float:
+    samples = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rounds", type=int, default=7)
+    args = parser.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="accert-bench-"))
+    os.environ.update(ACCERT_HOME=str(tmp / "home"), ACCERT_PASSPHRASE="benchmark passphrase",
+                      PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring")  # fmt: skip
+
+    from app.ca_response import Source
+    from app.export import PRESETS, ExportOptions
+    from app.request import KeyType, RequestSpec, Subject
+    from app.workspace import Workspace
+    from tests.pki import TestCA
+
+    counter = iter(range(10_000))
+    rows: list[tuple[str, float, float | None, str]] = []
+    for key_type, openssl_arg in [(KeyType.RSA2048, "rsa:2048"), (KeyType.RSA4096, "rsa:4096"),
+                                  (KeyType.EC256, "ec")]:  # fmt: skip
+        spec = RequestSpec(Subject("*.example.com", "Example", country="GB"), (), key_type)
+
+        def ours(spec: RequestSpec = spec) -> None:
+            Workspace.create(spec, tmp / f"ws{next(counter)}").generate()
+
+        extra = ["-pkeyopt", "ec_paramgen_curve:P-256"] if openssl_arg == "ec" else []
+
+        def theirs(arg: str = openssl_arg, extra: list[str] = extra) -> None:
+            n = next(counter)
+            subprocess.run(
+                ["openssl", "req", "-new", "-newkey", arg, *extra, "-subj", "/CN=*.example.com",
+                 "-addext", "subjectAltName=DNS:*.example.com,DNS:example.com",
+                 "-keyout", str(tmp / f"k{n}"), "-out", str(tmp / f"c{n}"),
+                 "-passout", "pass:benchmark passphrase"],
+                check=True, capture_output=True,
+            )  # fmt: skip
+
+        rounds = args.rounds if key_type is not KeyType.RSA4096 else max(3, args.rounds // 2)
+        a, b = timed(ours, rounds), timed(theirs, rounds)
+        rows.append((f"key+CSR {key_type.label}", a, b, "openssl req -newkey (encrypted key)"))
+
+    ca = TestCA(tmp / "ca")
+    ws = Workspace.create(RequestSpec(Subject("*.example.com")), tmp / "import")
+    ws.generate()
+    leaf = ca.sign(ws.csr_pem, tmp / "leaf.crt").read_bytes()
+    sources = [Source("leaf.crt", leaf), Source("ca.crt", ca.inter_pem + ca.root_pem)]
+    rows.append(("analyse full chain", timed(lambda: ws.analyse_response(sources), 20), None, ""))
+    ws.import_response(sources)
+
+    def export_all() -> None:
+        ws.export(tmp / f"out{next(counter)}",
+                  ExportOptions(PRESETS["everything"].artifacts, "bench-password"))  # fmt: skip
+
+    rows.append(("export everything (8 files, checked)", timed(export_all, args.rounds), None, ""))
+    print(f"{'what':<40} {'accert':>10} {'reference':>10} {'ratio':>7}  reference")
+    for name, ours_s, ref_s, ref_name in rows:
+        ratio = f"{ours_s / ref_s:.2f}" if ref_s else "-"
+        ref = f"{ref_s * 1000:.1f} ms" if ref_s else "-"
+        print(f"{name:<40} {ours_s * 1000:>7.1f} ms {ref:>10} {ratio:>7}  {ref_name}")
+
+
+if __name__ == "__main__":
+    main()
