@@ -79,8 +79,10 @@ class _PinnedAdapter(HTTPAdapter):
     def init_poolmanager(
         self, connections: int, maxsize: int, block: bool = False, **kw: Any
     ) -> None:
-        ctx = ssl.create_default_context()
         # The pin replaces CA and name checks: devices present self-signed ACL_<serial> certs.
+        # No CA bundle is loaded: it would cost time per device and decide nothing.
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.minimum_version = ssl.TLSVersion.TLSv1_2
         ctx.check_hostname = False
         ctx.verify_mode = ssl.CERT_NONE
         kw["ssl_context"] = ctx

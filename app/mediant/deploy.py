@@ -11,7 +11,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import partial
+from functools import lru_cache, partial
 from pathlib import Path
 
 from cryptography import x509
@@ -125,17 +125,22 @@ class StepFailed(DeployError):
 
 def apache_key_pem(material: DeployMaterial) -> bytes:
     """The key as the device wants it: unencrypted PEM, PKCS#1 for RSA; checked against the cert."""
+    return _apache_key_pem(material.name, material.key_pem, material.cert_pem)
+
+
+@lru_cache(maxsize=4)  # a fleet checks the same key once, not once per device
+def _apache_key_pem(name: str, key_pem: bytes, cert_pem: bytes) -> bytes:
     try:
-        key = serialization.load_pem_private_key(material.key_pem, None)
+        key = serialization.load_pem_private_key(key_pem, None)
     except (ValueError, TypeError) as exc:
         raise DeployError(
-            f"The private key of {material.name} cannot be read as an unencrypted PEM key.",
+            f"The private key of {name} cannot be read as an unencrypted PEM key.",
             "Re-open the renewal: the deployment needs the decrypted key in memory.",
         ) from exc
-    cert = x509.load_pem_x509_certificate(material.cert_pem)
+    cert = x509.load_pem_x509_certificate(cert_pem)
     if not same_public_key(key.public_key(), cert.public_key()):
         raise DeployError(
-            f"The certificate of {material.name} does not belong to its private key.",
+            f"The certificate of {name} does not belong to its private key.",
             "Import the CA response that was issued for this renewal's CSR.",
         )
     return key.private_bytes(
