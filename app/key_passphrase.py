@@ -54,8 +54,9 @@ def new(workspace_id: str) -> tuple[str, str]:
             f"Set {ENV_VAR} to a passphrase of {MIN_LENGTH}+ characters, or run in a terminal.",
         ) from exc
     if len(value) < MIN_LENGTH:
-        raise PassphraseError(f"The passphrase is shorter than {MIN_LENGTH} characters.",
-                              "Use a longer one.")
+        raise PassphraseError(
+            f"The passphrase is shorter than {MIN_LENGTH} characters.", "Use a longer one."
+        )
     return value, USER
 
 
