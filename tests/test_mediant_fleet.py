@@ -18,6 +18,7 @@ from app.mediant.deploy import DeviceTarget
 from app.mediant.fleet import DeviceProgress, deploy_fleet
 from app.mediant.handshake import served_chain
 from app.workspace import Workspace
+from tests.conftest import TEST_PASSPHRASE
 from tests.fakes.mediant_material import FAST, make_material
 from tests.fakes.mediant_sim import MediantSim
 from tests.helpers import issued
@@ -174,3 +175,25 @@ def test_devices_file_with_a_password_is_refused(
     f.write_text(json.dumps({"devices": [{"host": "sbc1", "password": "secret1"}]}))
     assert cli.main(["deploy-sbc", str(workspace.path), "--devices", str(f)]) != 0
     assert "never hold one" in capsys.readouterr().err
+
+
+def test_saved_password_is_used_from_the_credential_store(
+    workspace: Workspace,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    memory_keyring: object,
+) -> None:
+    monkeypatch.setenv("ACCERT_PASSPHRASE", TEST_PASSPHRASE)  # the renewal's key, made before
+    with MediantSim() as sim:
+        monkeypatch.setenv("SBC_PW", sim.password)
+        fp = served_chain("127.0.0.1", sim.port).leaf_sha256
+        base = ["deploy-sbc", str(workspace.path), "--host", sim.host_port, "--user", sim.user,
+                "--context", "1", "--verify-port", str(sim.context_port(1))]  # fmt: skip
+        assert cli.main([*base, "--password-env", "SBC_PW", "--fingerprint", fp,
+                         "--save-password"]) == 0  # fmt: skip
+        monkeypatch.delenv("SBC_PW")
+        monkeypatch.setattr("sys.stdin", None)  # no terminal: the store must answer
+        assert cli.main(base) == 0, capsys.readouterr().err
+        assert sim.saves == 2
+        log = (workspace.path / "log.jsonl").read_text()
+        assert "backup done" in log and sim.password not in log

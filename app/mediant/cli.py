@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from app.errors import DeployError, InputError
-from app.mediant.client import Timing
+from app.mediant import pins
+from app.mediant.client import Timing, presented_certificate
 from app.mediant.deploy import DeviceTarget
 from app.mediant.devices import (
     SavedDevice,
@@ -144,6 +145,8 @@ def cmd_deploy_sbc(args: argparse.Namespace) -> int:
         targets.append(
             d.target(password, fingerprint=args.fingerprint, trust_system=args.trust_system)
         )
+    if len(targets) == 1 and not args.devices:
+        targets[0] = _ask_trust_on_first_contact(targets[0])
     ws = Workspace.open(args.workspace)
     timing = Timing(timeout=args.timeout)
     if len(targets) == 1 and not args.devices:
@@ -167,6 +170,22 @@ def cmd_deploy_sbc(args: argparse.Namespace) -> int:
     print(report.text(), end="")
     print(f"Summary saved in {text_path} and {json_path}", file=sys.stderr)
     return 0 if report.ok else 1
+
+
+def _ask_trust_on_first_contact(target: DeviceTarget) -> DeviceTarget:
+    """On a terminal, show an unknown device's certificate and ask; elsewhere the deployment
+    stops with DeviceUntrusted, whose hint gives the --fingerprint to pass."""
+    if target.fingerprint or target.trust_system or pins.get_pin(target.host, target.port):
+        return target
+    if not (sys.stdin and sys.stdin.isatty()):
+        return target
+    subject, fp = presented_certificate(target.host, target.port)
+    print(f"{target.label} presents a certificate not trusted yet:", file=sys.stderr)
+    print(f"  subject  {subject}\n  SHA-256  {fp}", file=sys.stderr)
+    print("Compare it with the device's web page or console.", file=sys.stderr)
+    if input("Trust this certificate for this device? [y/N] ").strip().lower() not in ("y", "yes"):
+        raise DeployError(f"{target.label} was not trusted.", "Nothing was sent to the device.")
+    return replace(target, fingerprint=fp)
 
 
 def cmd_verify(args: argparse.Namespace) -> int:

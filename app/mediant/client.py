@@ -150,13 +150,7 @@ class MediantClient:
     # --- trust ---
 
     def _served(self) -> tuple[str, str]:
-        try:
-            served = served_chain(self.host, self.port, timeout=self.timing.timeout)
-        except ProbeError as exc:
-            raise DeployError(
-                f"Cannot reach {self.where} over HTTPS: {exc.message}", exc.hint
-            ) from exc
-        return served.leaf.subject.rfc4514_string() or "(empty)", served.leaf_sha256
+        return presented_certificate(self.host, self.port, timeout=self.timing.timeout)
 
     def _open(self) -> requests.Session:
         if self._session is not None:
@@ -346,6 +340,17 @@ class MediantClient:
             json={"saveConfiguration": True, "gracefulTimeout": graceful_timeout},
             retry_drops=False,  # never reset twice
         )
+
+
+def presented_certificate(host: str, port: int, *, timeout: float = 10.0) -> tuple[str, str]:
+    """(subject, SHA-256) of the certificate host:port presents: what the user is asked to trust."""
+    try:
+        served = served_chain(host, port, timeout=timeout)
+    except ProbeError as exc:
+        raise DeployError(
+            f"Cannot reach {host}:{port} over HTTPS: {exc.message}", exc.hint
+        ) from exc
+    return served.leaf.subject.rfc4514_string() or "(empty)", served.leaf_sha256
 
 
 def _asks_digest(response: requests.Response) -> bool:
