@@ -197,3 +197,22 @@ def test_saved_password_is_used_from_the_credential_store(
         assert sim.saves == 2
         log = (workspace.path / "log.jsonl").read_text()
         assert "backup done" in log and sim.password not in log
+
+
+def test_device_without_rest_api_gets_manual_steps_and_files(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with MediantSim(rest_api=False) as sim:
+        monkeypatch.setenv("SBC_PW", sim.password)
+        fp = served_chain("127.0.0.1", sim.port).leaf_sha256
+        code = cli.main([
+            "deploy-sbc", str(workspace.path), "--host", sim.host_port, "--user", sim.user,
+            "--password-env", "SBC_PW", "--context", "0", "--fingerprint", fp,
+        ])  # fmt: skip
+        err = capsys.readouterr().err
+        assert code != 0 and "no REST API" in err
+        folder = workspace.path / "manual-127.0.0.1"
+        certs = sorted(p.name for p in folder.iterdir())
+        assert certs == [f"{workspace.stem}-ca1.crt.pem", f"{workspace.stem}.crt.pem"]
+        assert "Configuration > System > Certificates" in err and "--preset audiocodes" in err
+        assert not list(folder.glob("*.key.pem"))  # no unencrypted key written unasked

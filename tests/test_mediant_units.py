@@ -161,7 +161,7 @@ def test_system_trust_refuses_a_self_signed_device(tmp_path: Path, test_ca: Test
 
 def test_manual_files_and_steps(tmp_path: Path, test_ca: TestCA) -> None:
     material = make_material(test_ca, tmp_path / "m")
-    files = write_manual_files(material, tmp_path / "manual")
+    files = write_manual_files(material, tmp_path / "manual", include_key=True)
     assert files["key"].read_bytes().startswith(b"-----BEGIN RSA PRIVATE KEY-----")
     if sys.platform != "win32":
         assert stat.S_IMODE(files["key"].stat().st_mode) == 0o600

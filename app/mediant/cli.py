@@ -158,6 +158,8 @@ def cmd_deploy_sbc(args: argparse.Namespace) -> int:
 
         result = deploy_to_device(ws, targets[0], progress=step_line, timing=timing)
         if not result.ok:
+            for n, step in enumerate(result.manual_steps, 1):
+                print(f"  manual step {n}: {step}", file=sys.stderr)
             raise DeployError(result.message, result.hint)
         remember_device(devices[0])
         print(result.message)

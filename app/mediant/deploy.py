@@ -87,6 +87,12 @@ class DeviceResult:
     verifications: tuple[Verification, ...] = ()
     warnings: tuple[str, ...] = ()
     elapsed: float = 0.0
+    error_kind: str = ""  # e.g. "NoRestApi", "DeviceUntrusted", "DeviceBusy", "DeviceAuthError"
+    manual_steps: tuple[str, ...] = ()  # for firmware the REST API cannot drive
+
+    @property
+    def needs_manual_steps(self) -> bool:
+        return self.error_kind == "NoRestApi"
 
     @property
     def served_sha256(self) -> str:
@@ -112,15 +118,18 @@ class DeviceResult:
             "served_sha256": self.served_sha256,
             "warnings": list(self.warnings),
             "elapsed_s": round(self.elapsed, 3),
+            "error_kind": self.error_kind,
+            "manual_steps": list(self.manual_steps),
         }
 
 
 class StepFailed(DeployError):
     """A DeployError that knows its step, for the progress row and the summary."""
 
-    def __init__(self, step: str, message: str, hint: str) -> None:
+    def __init__(self, step: str, message: str, hint: str, kind: str = "") -> None:
         super().__init__(message, hint)
         self.step = step
+        self.kind = kind  # the underlying error's class name, e.g. "NoRestApi"
 
 
 def apache_key_pem(material: DeployMaterial) -> bytes:
@@ -205,7 +214,7 @@ class _Plan:
             self.progress(name, "failed")
             self.log(redact(f"{self.t.label}: {name} failed: {exc.message}"))
             message = f"{self.t.label}: {name} failed: {exc.message}"
-            raise StepFailed(name, message, self._state(exc)) from exc
+            raise StepFailed(name, message, self._state(exc), type(exc).__name__) from exc
         self.progress(name, "done")
         self.log(f"{self.t.label}: {name} done")
 
@@ -397,9 +406,9 @@ def deploy_device(
     )
     try:
         plan.run()
-        ok, step, message, hint = True, "done", _success(plan), ""
+        ok, step, message, hint, kind = True, "done", _success(plan), "", ""
     except StepFailed as exc:
-        ok, step, message, hint = False, exc.step, exc.message, exc.hint
+        ok, step, message, hint, kind = False, exc.step, exc.message, exc.hint, exc.kind
     finally:
         plan.client.close()
     return DeviceResult(
@@ -416,6 +425,7 @@ def deploy_device(
         verifications=tuple(plan.verifications),
         warnings=tuple(plan.warnings),
         elapsed=time.monotonic() - start,
+        error_kind=kind,
     )
 
 

@@ -86,6 +86,7 @@ class FleetReport:
                 if r.hint:
                     lines.append(f"    {r.hint}")
             lines.extend(f"    warning: {w}" for w in r.warnings)
+            lines.extend(f"    manual step {n}: {s}" for n, s in enumerate(r.manual_steps, 1))
         return "\n".join(lines) + "\n"
 
     def save(self, folder: Path) -> tuple[Path, Path]:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from app.material import DeployMaterial
 from app.mediant.client import Timing
 from app.mediant.deploy import DeviceResult, DeviceTarget, Progress, deploy_device
 from app.mediant.fleet import DEFAULT_PARALLEL, FleetProgress, FleetReport, deploy_fleet
+from app.mediant.manual import manual_steps, write_manual_files
 from app.workspace import Workspace
 
 
@@ -30,8 +33,28 @@ def deploy_to_device(
         progress=progress,
         timing=timing,
     )
+    result = with_manual_steps(workspace, result, material, target)
     workspace.record_deployment({"kind": "mediant", **result.as_dict()})
     return result
+
+
+def with_manual_steps(
+    workspace: Workspace, result: DeviceResult, material: DeployMaterial, target: DeviceTarget
+) -> DeviceResult:
+    """A device without the REST API gets the certificates as files and the web-page steps."""
+    if not result.needs_manual_steps:
+        return result
+    folder = workspace.path / f"manual-{re.sub(r'[^A-Za-z0-9._-]', '_', target.host)}"
+    files = write_manual_files(material, folder)
+    firmware = result.identity.firmware if result.identity else "6"
+    key_hint = (
+        f"the key written by `accert export {workspace.path} --out <folder> --preset "
+        "audiocodes` (unencrypted PKCS#1 PEM: delete it once uploaded)"
+        if material.key_pem
+        else ""
+    )
+    steps = manual_steps(firmware, files, target.contexts[0], key_hint=key_hint)
+    return replace(result, manual_steps=tuple(steps))
 
 
 def deploy_to_devices(
@@ -53,6 +76,13 @@ def deploy_to_devices(
         progress=progress,
         log=lambda line: workspace.log("mediant", detail=line),
         timing=timing,
+    )
+    by_label = {t.label: t for t in targets}
+    report = replace(
+        report,
+        results=tuple(
+            with_manual_steps(workspace, r, material, by_label[r.label]) for r in report.results
+        ),
     )
     json_path, text_path = report.save(workspace.path)
     workspace.record_deployment(

@@ -9,10 +9,13 @@ from app.material import DeployMaterial
 from app.mediant.client import parse_firmware
 
 
-def write_manual_files(material: DeployMaterial, folder: Path) -> dict[str, Path]:
-    """The files the web pages accept: PEM only, the key unencrypted (owner-only file)."""
+def write_manual_files(
+    material: DeployMaterial, folder: Path, *, include_key: bool = False
+) -> dict[str, Path]:
+    """The files the web pages accept: PEM only. The key (unencrypted, owner-only file) only
+    when asked: an unencrypted key is written where the user chose, never by default."""
     files: dict[str, Path] = {}
-    if material.key_pem:
+    if include_key and material.key_pem:
         files["key"] = folder / f"{material.name}.key.pem"
         atomic_write(files["key"], material.key_pem, secret=True)
     files["certificate"] = folder / f"{material.name}.crt.pem"
@@ -23,7 +26,9 @@ def write_manual_files(material: DeployMaterial, folder: Path) -> dict[str, Path
     return files
 
 
-def manual_steps(firmware: str, files: dict[str, Path], context: int = 0) -> list[str]:
+def manual_steps(
+    firmware: str, files: dict[str, Path], context: int = 0, *, key_hint: str = ""
+) -> list[str]:
     major, _minor = parse_firmware(firmware)
     cas = [p for k, p in files.items() if k.startswith("ca")]
     steps = [
@@ -41,6 +46,8 @@ def manual_steps(firmware: str, files: dict[str, Path], context: int = 0) -> lis
         where = "Certificates page"
     if "key" in files:
         steps.append(f"On the {where}, Private Key: send {files['key']} (PEM).")
+    elif key_hint:
+        steps.append(f"On the {where}, Private Key: send {key_hint}.")
     steps.append(f"Device Certificate: send {files['certificate']}.")
     steps.extend(f"Trusted Root Certificate Store: Import {p}." for p in cas)
     steps.append("Save the configuration (Burn) and reset the device with save.")
