@@ -1,0 +1,275 @@
+"""Walk OVOC's console over an SSH PTY: `su -`, EmsServerManager, menus matched by their text.
+
+Every read has a timeout; everything seen and typed is kept in a transcript with passwords
+masked. The import counts as done only when OVOC prints the profile's success text.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import paramiko
+
+from app.errors import DeployError
+from app.ovoc.profile import OvocProfile
+from app.redact import MASK, redact
+
+_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[()][A-Za-z0-9]|\x1b[=>]")
+
+
+@dataclass(frozen=True)
+class ConsoleTimeouts:
+    prompt: float = 30.0  # any prompt or menu
+    import_run: float = 300.0  # the import itself (keytool, service restarts)
+    leave: float = 5.0  # best-effort exit at the end
+
+
+DEFAULT_TIMEOUTS = ConsoleTimeouts()
+
+
+@dataclass(frozen=True)
+class ImportOutcome:
+    succeeded: bool
+    result_line: str  # OVOC's own words: the success line, or its failure lines
+    output: str  # what the import printed after the password
+    transcript: str  # the whole session, redacted
+    menu_choices: tuple[str, ...]  # e.g. ("6 Security", "11 Server Certificate Updates", ...)
+
+
+class Console:
+    """A PTY shell with expect-style reads, each bounded by a timeout."""
+
+    def __init__(self, channel: paramiko.Channel, host: str) -> None:
+        self.chan, self.host = channel, host
+        self.pending = ""  # received since the last match
+        self._log: list[str] = []
+        self.last_seen = ""
+
+    @classmethod
+    def open(cls, transport: paramiko.Transport, host: str, timeout: float) -> Console:
+        chan = transport.open_session(timeout=timeout)
+        chan.get_pty(term="vt100", width=200, height=50)  # wide: menu lines never wrap
+        chan.invoke_shell()
+        return cls(chan, host)
+
+    @property
+    def transcript(self) -> str:
+        return redact("".join(self._log) + self.pending)
+
+    def send(self, text: str, *, secret: bool = False) -> None:
+        self._log.append(self.pending)
+        self.pending = ""
+        self._log.append(f"<<typed: {MASK if secret else text}>>\n")
+        try:
+            self.chan.sendall((text + "\r").encode())
+        except (OSError, paramiko.SSHException) as exc:
+            raise self._dropped("sending input") from exc
+
+    def expect(self, patterns: dict[str, str], timeout: float, step: str) -> tuple[str, str]:
+        """Wait until one of `patterns` (checked in order) matches; return (key, text read)."""
+        deadline = time.monotonic() + timeout
+        self.chan.settimeout(0.2)
+        while True:
+            for key, pattern in patterns.items():
+                if re.search(pattern, self.pending):
+                    text = self.pending
+                    self._log.append(text)
+                    self.last_seen = text
+                    self.pending = ""
+                    return key, text
+            if time.monotonic() >= deadline:
+                raise DeployError(
+                    f"{self.host} did not answer as expected while {step} "
+                    f"(waited {timeout:g} s). Last output: {self._tail()!r}",
+                    "The console differs from the OVOC profile: compare the transcript in the "
+                    "workspace log with the profile's prompts, or deploy by hand (manual mode).",
+                )
+            try:
+                data = self.chan.recv(65536)
+            except TimeoutError:
+                continue
+            except (OSError, paramiko.SSHException) as exc:
+                raise self._dropped(step) from exc
+            if not data:
+                raise self._dropped(step)
+            self.pending += _clean(data.decode("utf-8", "replace"))
+
+    def close(self) -> None:
+        self._log.append(self.pending)
+        self.pending = ""
+        self.chan.close()
+
+    def _tail(self) -> str:
+        text = redact(self.pending or self.last_seen).strip()
+        return text[-400:]
+
+    def _dropped(self, step: str) -> DeployError:
+        return DeployError(
+            f"The SSH connection to {self.host} dropped while {step}. "
+            f"Last output: {self._tail()!r}",
+            "Nothing was reported as imported. Check the server, then deploy again (the files "
+            "are re-sent and the old ones kept aside).",
+        )
+
+
+def _clean(text: str) -> str:
+    return _ANSI.sub("", text).replace("\r\n", "\n").replace("\r", "")
+
+
+def menu_entries(text: str, entry_pattern: str) -> list[tuple[str, str]]:
+    """(key, label) of every numbered line of the last menu in `text`."""
+    return [
+        (m.group(1), m.group(2).strip()) for m in re.finditer(entry_pattern, text, re.MULTILINE)
+    ]
+
+
+def choose(text: str, label_pattern: str, entry_pattern: str) -> tuple[str, str] | None:
+    for key, label in menu_entries(text, entry_pattern):
+        if re.search(label_pattern, label, re.IGNORECASE):
+            return key, label
+    return None
+
+
+def run_import(
+    console: Console,
+    profile: OvocProfile,
+    root_password: str,
+    import_password: str,
+    *,
+    timeouts: ConsoleTimeouts = DEFAULT_TIMEOUTS,
+    log: Callable[[str], None] = lambda _line: None,
+) -> ImportOutcome:
+    """su to root, open EmsServerManager, walk to the CA import, answer its prompts, judge it."""
+    p, host = profile, console.host
+    console.expect({"shell": p.shell_prompt}, timeouts.prompt, "waiting for the shell prompt")
+    console.send(p.su_command)
+    console.expect(
+        {"password": p.su_password_prompt}, timeouts.prompt, f"waiting for {p.su_command!r} to ask"
+    )
+    console.send(root_password, secret=True)
+    key, text = console.expect(
+        {"failed": p.su_failure, "root": p.root_prompt, "shell": p.shell_prompt},
+        timeouts.prompt,
+        "waiting for the root prompt",
+    )
+    if key != "root":
+        said = _last_words(text) or "no root prompt"
+        raise DeployError(
+            f"The root password was refused by {host}: su said {said!r}.",
+            "Check the root password of the OVOC server (--root-password-env).",
+        )
+    log("su: root shell opened")
+    console.send(p.manager_command)
+    choices: list[str] = []
+    for label in p.menu_path:
+        key, text = console.expect(
+            {"menu": p.menu_prompt, "shell": p.root_prompt},
+            timeouts.prompt,
+            f"waiting for the menu that offers {_plain(label)!r}",
+        )
+        if key == "shell":
+            raise DeployError(
+                f"{p.manager_command} did not show its menu on {host}; the shell said "
+                f"{_last_words(text)!r}.",
+                "Check that this is an OVOC server and the command name in the profile.",
+            )
+        picked = choose(text, label, p.menu_entry)
+        if picked is None:
+            raise DeployError(
+                f"OVOC's menu on {host} has no entry matching {_plain(label)!r}; stopped there. "
+                f"It showed:\n{redact(_menu_block(text, p.menu_entry))}",
+                "This OVOC version words its menu differently: copy the profile, adjust menu_path "
+                "to the text shown, and deploy again (or follow the manual steps).",
+            )
+        console.send(picked[0])
+        choices.append(f"{picked[0]} {picked[1]}")
+        log(f"menu: chose {picked[0]} ({picked[1]})")
+    # Before the password: instructions, "Press Enter to continue", then the password prompt.
+    for _ in range(5):
+        key, text = console.expect(
+            {
+                "password": p.import_password_prompt,
+                "enter": p.press_enter,
+                "menu": p.menu_prompt,
+            },
+            timeouts.prompt,
+            "waiting for the import's password prompt",
+        )
+        if key == "password":
+            break
+        if key == "enter":
+            console.send("")
+            continue
+        raise DeployError(
+            f"The import on {host} went back to a menu before asking for the password. "
+            f"It said: {_last_words(text)!r}",
+            "Run the import by hand once to see what OVOC expects (manual mode).",
+        )
+    else:
+        raise DeployError(f"The import on {host} never asked for its password.", "")
+    console.send(import_password, secret=True)
+    try:
+        key, output = console.expect(
+            {"enter": p.press_enter, "menu": p.menu_prompt, "shell": p.root_prompt},
+            timeouts.import_run,
+            "the import ran (its result was not seen)",
+        )
+    except DeployError as exc:
+        raise DeployError(
+            exc.message.replace("Nothing was reported as imported.", ""),
+            "The import's outcome is unknown: log in to OVOC, check EmsServerManager and "
+            "the HTTPS certificate, then deploy again if needed.",
+        ) from exc
+    output = redact(output)
+    succeeded = p.success in output
+    if succeeded:
+        result_line = next(line.strip() for line in output.splitlines() if p.success in line)
+    else:
+        result_line = _failure_lines(output, profile) or "(no result line)"
+    log(f"import: {'succeeded' if succeeded else 'failed'}: {result_line}")
+    _leave(console, p, key, timeouts.leave)
+    return ImportOutcome(succeeded, result_line, output, console.transcript, tuple(choices))
+
+
+def _leave(console: Console, p: OvocProfile, state: str, timeout: float) -> None:
+    """Back out of the menus and shells; best effort, the result is already known."""
+    try:
+        if state == "enter":
+            console.send("")
+        for _ in range(len(p.menu_path) + 2):
+            key, text = console.expect(
+                {"menu": p.menu_prompt, "root": p.root_prompt}, timeout, "leaving the menus"
+            )
+            if key == "root":
+                break
+            out = choose(text, p.leave_menu, p.menu_entry)
+            console.send(out[0] if out else "q")
+        console.send("exit")
+        console.expect({"shell": p.shell_prompt}, timeout, "leaving the root shell")
+        console.send("exit")
+    except DeployError:
+        return
+
+
+def _failure_lines(output: str, profile: OvocProfile) -> str:
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    flagged = [line for line in lines if any(re.search(f.pattern, line) for f in profile.failures)]
+    return " / ".join(flagged or lines[-3:])
+
+
+def _last_words(text: str) -> str:
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return redact(" / ".join(lines[-2:]))
+
+
+def _menu_block(text: str, entry_pattern: str) -> str:
+    lines = [line.rstrip() for line in text.splitlines()]
+    keep = [line for line in lines if line.strip()]
+    return "\n".join(keep[-25:])
+
+
+def _plain(pattern: str) -> str:
+    return re.sub(r"\\(.)", r"\1", pattern.strip("^$"))

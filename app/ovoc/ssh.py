@@ -1,0 +1,234 @@
+"""SSH to OVOC with paramiko, checking the server's host key against accert's own known-hosts.
+
+First contact raises HostKeyUnknown carrying the SHA-256 fingerprint, so the CLI or the wizard
+can show it and ask; passing that fingerprint as `host_key_pin` accepts and records it. A key
+that differs from the recorded one is refused (HostKeyChanged), whatever the pin says.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import socket
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import paramiko
+
+from app.errors import DeployError, InputError
+from app.paths import config_dir
+
+KNOWN_HOSTS_FILE = "ovoc_known_hosts"
+_lock = threading.Lock()
+
+
+class HostKeyUnknown(DeployError):
+    """First contact: the engineer must compare and accept the fingerprint."""
+
+    def __init__(self, host: str, port: int, key_type: str, fingerprint: str) -> None:
+        super().__init__(
+            f"{host}:{port} is not known yet. "
+            f"Its {key_type} host key fingerprint is {fingerprint}.",
+            "Compare it with the one OVOC shows (ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub on the "
+            f"server) and, if it is the same, pass --host-key {fingerprint}.",
+        )
+        self.host, self.port, self.key_type, self.fingerprint = host, port, key_type, fingerprint
+
+
+class HostKeyChanged(DeployError):
+    """The server presents another key than the one recorded: possible interception."""
+
+    def __init__(self, host: str, port: int, fingerprint: str, known: str) -> None:
+        super().__init__(
+            f"WARNING: the host key of {host}:{port} has changed (now {fingerprint}, "
+            f"recorded {known}). Someone may be intercepting the connection; nothing was sent.",
+            "If OVOC was reinstalled, confirm the new fingerprint with its administrator, then "
+            f"remove the line for {host} from {known_hosts_path()} and connect again.",
+        )
+        self.host, self.port, self.fingerprint, self.known = host, port, fingerprint, known
+
+
+class HostKeyPinMismatch(DeployError):
+    """The pin given by the engineer is not the server's key."""
+
+
+@dataclass(frozen=True)
+class SshTarget:
+    host: str
+    port: int = 22
+    user: str = "acems"
+    password: str | None = field(default=None, repr=False)
+    key_file: Path | None = None
+    key_passphrase: str | None = field(default=None, repr=False)
+    host_key_pin: str | None = None  # "SHA256:base64" as ssh-keygen -l prints it
+    timeout: float = 15.0
+
+
+def known_hosts_path() -> Path:
+    return config_dir() / KNOWN_HOSTS_FILE
+
+
+def fingerprint(key: paramiko.PKey) -> str:
+    """OpenSSH's form: SHA256:<base64 without padding>."""
+    digest = hashlib.sha256(key.asbytes()).digest()
+    return "SHA256:" + base64.b64encode(digest).decode("ascii").rstrip("=")
+
+
+def normalize_pin(pin: str) -> str:
+    text = pin.strip()
+    if text.upper().startswith("SHA256:"):
+        text = text[7:]
+    text = text.rstrip("=")
+    try:
+        raw = base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
+    except ValueError:
+        raw = b""
+    if len(raw) != 32:
+        raise InputError(
+            f"{pin!r} is not an SSH host key fingerprint.",
+            "Give it as ssh-keygen -l prints it: SHA256: and 43 base64 characters.",
+        )
+    return "SHA256:" + text
+
+
+def _entry_name(host: str, port: int) -> str:
+    return host if port == 22 else f"[{host}]:{port}"
+
+
+def _load_known() -> paramiko.HostKeys:
+    keys = paramiko.HostKeys()
+    path = known_hosts_path()
+    if path.exists():
+        keys.load(str(path))
+    return keys
+
+
+def recorded_key(host: str, port: int) -> paramiko.PKey | None:
+    entry = _load_known().lookup(_entry_name(host, port))
+    if not entry:
+        return None
+    return next(iter(entry.values()))
+
+
+def remember_host_key(host: str, port: int, key: paramiko.PKey) -> None:
+    with _lock:
+        keys = _load_known()
+        keys.add(_entry_name(host, port), key.get_name(), key)
+        path = known_hosts_path()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        keys.save(str(path))
+
+
+def forget_host_key(host: str, port: int) -> bool:
+    """Remove a recorded key (after the engineer confirmed a reinstall). True if one was there."""
+    with _lock:
+        keys = _load_known()
+        name = _entry_name(host, port)
+        if name not in keys:
+            return False
+        del keys[name]
+        keys.save(str(known_hosts_path()))
+        return True
+
+
+def check_host_key(host: str, port: int, key: paramiko.PKey, pin: str | None) -> None:
+    """Accept a recorded key, or a new one the engineer pinned; refuse everything else."""
+    seen = fingerprint(key)
+    known = recorded_key(host, port)
+    if known is not None:
+        if known.asbytes() == key.asbytes():
+            return
+        raise HostKeyChanged(host, port, seen, fingerprint(known))
+    if pin is None:
+        raise HostKeyUnknown(host, port, key.get_name(), seen)
+    if normalize_pin(pin) != seen:
+        raise HostKeyPinMismatch(
+            f"{host}:{port} presented host key {seen}, not the pinned {normalize_pin(pin)}. "
+            "Nothing was sent.",
+            "Check that you connect to the right server and that the fingerprint was copied whole.",
+        )
+    remember_host_key(host, port, key)
+
+
+def connect(target: SshTarget) -> paramiko.Transport:
+    """An authenticated SSH transport; the caller closes it."""
+    try:
+        sock = socket.create_connection((target.host, target.port), timeout=target.timeout)
+    except OSError as exc:
+        raise DeployError(
+            f"Cannot reach {target.host}:{target.port} over SSH: {exc.strerror or exc}.",
+            "Check the host name, the port (22) and that a firewall lets SSH through.",
+        ) from exc
+    transport = paramiko.Transport(sock)
+    try:
+        transport.banner_timeout = target.timeout
+        transport.auth_timeout = target.timeout
+        try:
+            transport.start_client(timeout=target.timeout)
+        except (paramiko.SSHException, OSError, EOFError) as exc:
+            raise DeployError(
+                f"{target.host}:{target.port} did not complete an SSH handshake: {exc}.",
+                "Is this the SSH port of the OVOC server?",
+            ) from exc
+        check_host_key(
+            target.host, target.port, transport.get_remote_server_key(), target.host_key_pin
+        )
+        _authenticate(transport, target)
+        return transport
+    except BaseException:
+        transport.close()
+        raise
+
+
+def _authenticate(transport: paramiko.Transport, target: SshTarget) -> None:
+    where = f"{target.user}@{target.host}"
+    try:
+        if target.key_file is not None:
+            key = _load_key(target.key_file, target.key_passphrase)
+            transport.auth_publickey(target.user, key)
+        elif target.password is not None:
+            _auth_password(transport, target.user, target.password)
+        else:
+            raise InputError(
+                f"No password or key file was given for {where}.",
+                "Pass --password-env VAR or --key-file FILE.",
+            )
+    except paramiko.AuthenticationException as exc:
+        how = "key" if target.key_file is not None else "password"
+        raise DeployError(
+            f"{where} refused the SSH login ({how}): {exc}.",
+            "Check the user name and password (or that the public key is in the user's "
+            "authorized_keys).",
+        ) from exc
+    except (paramiko.SSHException, OSError, EOFError) as exc:
+        raise DeployError(
+            f"SSH login to {where} failed: {exc}.", "Try again; check the server."
+        ) from exc
+    if not transport.is_authenticated():
+        raise DeployError(f"{where} did not accept the SSH login.", "Check the credentials.")
+
+
+def _auth_password(transport: paramiko.Transport, user: str, password: str) -> None:
+    try:
+        transport.auth_password(user, password)
+    except paramiko.BadAuthenticationType as exc:
+        if "keyboard-interactive" not in exc.allowed_types:
+            raise
+        # Servers with PasswordAuthentication off still ask for the same password this way.
+        transport.auth_interactive(user, lambda _t, _i, prompts: [password for _ in prompts])
+
+
+def _load_key(path: Path, passphrase: str | None) -> paramiko.PKey:
+    try:
+        return paramiko.PKey.from_path(path, passphrase or None)
+    except paramiko.PasswordRequiredException as exc:
+        raise DeployError(
+            f"The SSH key {path} is protected by a passphrase.",
+            "Pass it with --key-passphrase-env.",
+        ) from exc
+    except (OSError, paramiko.SSHException, ValueError) as exc:
+        raise DeployError(
+            f"Cannot read the SSH key {path}: {exc}.",
+            "Use an OpenSSH or PEM private key file (Ed25519, ECDSA or RSA).",
+        ) from exc
