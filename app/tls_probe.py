@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import select
 import socket
+import time
 from dataclasses import dataclass
 
 from cryptography import x509
@@ -59,8 +61,7 @@ def fetch_served_chain(
         if not _is_ip(sni):
             conn.set_tlsext_host_name(sni.encode("idna"))
         conn.set_connect_state()
-        raw.settimeout(timeout)
-        _handshake(conn, host, port)
+        _handshake(conn, raw, host, port, timeout)
         peer = conn.get_peer_cert_chain() or []
         chain = tuple(c.to_cryptography() for c in peer)
         if not chain:
@@ -79,14 +80,37 @@ def fetch_served_chain(
         raw.close()
 
 
-def _handshake(conn: SSL.Connection, host: str, port: int) -> None:
-    try:
-        conn.do_handshake()
-    except (SSL.Error, OSError) as exc:
-        raise ProbeError(
-            f"TLS handshake with {host}:{port} failed: {exc or type(exc).__name__}.",
-            "Is this a TLS port? HTTPS is usually 443, SIP-TLS 5061.",
-        ) from exc
+def _handshake(
+    conn: SSL.Connection, raw: socket.socket, host: str, port: int, timeout: float
+) -> None:
+    """Handshake with a deadline. pyOpenSSL cannot use socket timeouts (it then sees a
+    non-blocking socket and raises WantRead), so wait with select() between attempts."""
+    raw.setblocking(False)
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            conn.do_handshake()
+            return
+        except SSL.WantReadError:
+            wait_read = True
+        except SSL.WantWriteError:
+            wait_read = False
+        except (SSL.Error, OSError) as exc:
+            raise ProbeError(
+                f"TLS handshake with {host}:{port} failed: {exc or type(exc).__name__}.",
+                "Is this a TLS port? HTTPS is usually 443, SIP-TLS 5061.",
+            ) from exc
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise ProbeError(
+                f"{host}:{port} accepted the connection but did not complete a TLS handshake "
+                f"within {timeout:g} s.",
+                "Is this a TLS port? A device busy restarting may need a minute more.",
+            )
+        readable, writable, _ = select.select(
+            [raw] if wait_read else [], [] if wait_read else [raw], [], remaining
+        )
+        del readable, writable
 
 
 def _is_ip(name: str) -> bool:
