@@ -367,6 +367,33 @@ class Workspace:
         )
         return summary
 
+    def adopt_device_csr(self, csr_pem: bytes, device: str) -> csr.CsrSummary:
+        """A key that never leaves the device: keep the device's CSR as this renewal's request.
+
+        The CA's answer is then checked against the CSR's public key, and deployments send
+        only the certificate and chain.
+        """
+        if self.state.stage is not Stage.NEW or self.has_key():
+            raise WorkspaceError(
+                "This renewal already has its own key and CSR.",
+                "Start a new renewal for a key made on the device.",
+            )
+        request = csr.load(csr_pem, f"the CSR from {device}")
+        if not request.is_signature_valid:
+            raise WorkspaceError(
+                f"The CSR from {device} has an invalid signature.", "Ask the device for a new CSR."
+            )
+        atomic_write(self.path / CSR_FILE, csr.to_pem(request))
+        self._update(key_origin="device", stage=Stage.REQUESTED)
+        summary = csr.summarise(request)
+        self.log(
+            "device-csr-adopted",
+            device=device,
+            key=summary.key,
+            key_sha256=summary.public_key_sha256,
+        )
+        return summary
+
     @property
     def csr_pem(self) -> bytes:
         path = self.path / CSR_FILE

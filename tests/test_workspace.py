@@ -139,3 +139,31 @@ def test_log_tells_the_story(tmp_path: Path, test_ca: TestCA) -> None:
     ws.import_response([Source("l.crt", leaf.read_bytes()), Source("ca", test_ca.inter_pem)])
     events = [e["event"] for e in Workspace.open(ws.path).read_log()]
     assert events == ["created", "csr-created", "certificate-imported"]
+
+
+def test_a_device_made_csr_is_adopted(tmp_path: Path, test_ca: TestCA) -> None:
+    """The key stays on the device: import checks against its CSR, nothing holds a key here."""
+    from app.errors import ExportError
+    from app.export import PRESETS, Artifact, ExportOptions
+    from tests.helpers import other_csr
+
+    device_csr = other_csr(tmp_path)
+    ws = Workspace.create(wildcard_spec(), tmp_path / "dev")
+    summary = ws.adopt_device_csr(device_csr, "sbc1.example.com")
+    assert summary.key == "RSA 2048"
+    leaf = test_ca.sign(device_csr, tmp_path / "dev.crt")
+    ws.import_response([Source("dev.crt", leaf.read_bytes()), Source("ca", test_ca.inter_pem)])
+    again = Workspace.open(ws.path)
+    assert again.state.key_origin == "device" and again.state.stage is Stage.ISSUED
+    material = again.deploy_material()
+    assert material.key_pem == b"" and material.intermediates_pem
+    with pytest.raises(ExportError, match="no private key here"):
+        again.export(tmp_path / "o", ExportOptions(PRESETS["windows"].artifacts, "pw-123456"))
+    certs_only = PRESETS["audiocodes"].artifacts - {Artifact.KEY}
+    result = again.export(tmp_path / "o", ExportOptions(certs_only))
+    assert sorted(f.path.name for f in result.files) == [
+        "star_example_com-chain.crt",
+        "star_example_com-fullchain.crt",
+        "star_example_com.crt",
+    ]
+    assert not (ws.path / "private.key").exists()
