@@ -6,11 +6,11 @@ import datetime as dt
 from dataclasses import dataclass
 
 from cryptography import x509
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from app.checks import cn_of, days_left
 from app.csr import sans_of
 from app.fingerprints import cert_sha256, public_key_sha256
+from app.keys import describe
 
 
 @dataclass(frozen=True)
@@ -52,17 +52,6 @@ class CertInfo:
         return out
 
 
-def describe_public_key(cert: x509.Certificate) -> str:
-    key = cert.public_key()
-    if isinstance(key, rsa.RSAPublicKey):
-        return f"RSA {key.key_size}"
-    if isinstance(key, ec.EllipticCurvePublicKey):
-        return {"secp256r1": "ECDSA P-256", "secp384r1": "ECDSA P-384"}.get(
-            key.curve.name, f"ECDSA {key.curve.name}"
-        )
-    return type(key).__name__.removeprefix("_")
-
-
 def info(cert: x509.Certificate, role: str, source: str = "") -> CertInfo:
     algorithm = cert.signature_hash_algorithm
     return CertInfo(
@@ -77,7 +66,7 @@ def info(cert: x509.Certificate, role: str, source: str = "") -> CertInfo:
         serial=f"{cert.serial_number:X}",
         sha256=cert_sha256(cert),
         public_key_sha256=public_key_sha256(cert.public_key()),
-        key=describe_public_key(cert),
+        key=describe(cert.public_key()),
         signature=algorithm.name.upper() if algorithm else "unknown",
         source=source,
     )

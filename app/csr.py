@@ -105,23 +105,8 @@ def summarise(csr: x509.CertificateSigningRequest) -> CsrSummary:
         subject=csr.subject.rfc4514_string(),
         common_name=str(cns[0].value) if cns else "",
         sans=sans_of(csr.extensions),
-        key=_describe_public(csr.public_key()),
+        key=describe(csr.public_key()),
         signature=f"{algorithm.name.upper() if algorithm else 'unknown'}",
         public_key_sha256=public_key_sha256(csr.public_key()),
         signature_valid=csr.is_signature_valid,
     )
-
-
-def _describe_public(public_key: object) -> str:
-    from cryptography.hazmat.primitives.asymmetric import rsa
-
-    if isinstance(public_key, rsa.RSAPublicKey):
-        return f"RSA {public_key.key_size}"
-    if isinstance(public_key, ec.EllipticCurvePublicKey):
-        return {"secp256r1": "ECDSA P-256", "secp384r1": "ECDSA P-384"}.get(
-            public_key.curve.name, f"ECDSA {public_key.curve.name}"
-        )
-    return type(public_key).__name__
-
-
-describe_private = describe

@@ -5,7 +5,7 @@ from __future__ import annotations
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
+from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes, PublicKeyTypes
 
 from app.errors import ImportProblem, InputError, PassphraseError
 from app.request import KeyType
@@ -24,15 +24,15 @@ def generate(key_type: KeyType) -> PrivateKey:
     return ec.generate_private_key(_CURVES[key_type])
 
 
-def describe(key: PrivateKeyTypes) -> str:
-    """'RSA 2048', 'ECDSA P-256' ..."""
-    if isinstance(key, rsa.RSAPrivateKey):
+def describe(key: PrivateKeyTypes | PublicKeyTypes) -> str:
+    """'RSA 2048', 'ECDSA P-256' ... for a private or a public key."""
+    if isinstance(key, (rsa.RSAPrivateKey, rsa.RSAPublicKey)):
         return f"RSA {key.key_size}"
-    if isinstance(key, ec.EllipticCurvePrivateKey):
+    if isinstance(key, (ec.EllipticCurvePrivateKey, ec.EllipticCurvePublicKey)):
         return {"secp256r1": "ECDSA P-256", "secp384r1": "ECDSA P-384"}.get(
             key.curve.name, f"ECDSA {key.curve.name}"
         )
-    return type(key).__name__
+    return type(key).__name__.lstrip("_")
 
 
 def check_supported(key: PrivateKeyTypes, origin: str) -> PrivateKey:

@@ -13,6 +13,7 @@ from OpenSSL import SSL
 
 from app.errors import AccertError
 from app.fingerprints import cert_sha256
+from app.names import is_ip
 
 
 class ProbeError(AccertError):
@@ -58,7 +59,7 @@ def fetch_served_chain(
     conn = SSL.Connection(ctx, raw)
     try:
         sni = server_name or host
-        if not _is_ip(sni):
+        if not is_ip(sni):
             conn.set_tlsext_host_name(sni.encode("idna"))
         conn.set_connect_state()
         _handshake(conn, raw, host, port, timeout)
@@ -111,13 +112,3 @@ def _handshake(
             [raw] if wait_read else [], [] if wait_read else [raw], [], remaining
         )
         del readable, writable
-
-
-def _is_ip(name: str) -> bool:
-    import ipaddress
-
-    try:
-        ipaddress.ip_address(name)
-    except ValueError:
-        return False
-    return True
