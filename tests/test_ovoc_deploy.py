@@ -12,6 +12,8 @@ from typing import Any
 import paramiko
 import pytest
 
+from app import cli
+from app.ca_response import Source
 from app.errors import DeployError
 from app.material import DeployMaterial
 from app.ovoc.console import Console, ConsoleTimeouts, run_import
@@ -27,8 +29,10 @@ from app.ovoc.ssh import (
 )
 from app.ovoc.transfer import RemoteFile, upload
 from app.redact import MASK
+from app.workspace import Workspace
 from tests.fakes.ovoc_env import OvocServer, make_material, ovoc_server
 from tests.fakes.sshd import Sshd, TestUser, create_user, free_port
+from tests.helpers import issued
 from tests.pki import TestCA, openssl
 
 FAST = ConsoleTimeouts(prompt=5.0, import_run=30.0, leave=2.0)
@@ -271,3 +275,111 @@ def test_verification_waits_with_a_bound_and_says_what_is_served() -> None:
     port = free_port()
     with pytest.raises(DeployError, match=f"127.0.0.1:{port} does not serve the new certificate"):
         wait_for_certificate("127.0.0.1", port, "AA:BB", wait=0.5, interval=0.2)
+
+
+# --- the workspace and the CLI -----------------------------------------------------------------
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, test_ca: TestCA) -> Workspace:
+    ws, leaf = issued(tmp_path, test_ca)
+    chain = leaf.read_bytes() + test_ca.inter_pem + test_ca.root_pem
+    ws.import_response([Source(leaf.name, chain, None)])
+    return ws
+
+
+def _profile_file(ovoc: OvocServer, folder: Path) -> Path:
+    """A user's copy of the profile, as the README tells engineers to make."""
+    path = folder / "my-ovoc.toml"
+    path.write_text(
+        'name = "my-ovoc"\nextends = "ovoc-8"\n'
+        f'[upload]\ndirectory = "{ovoc.cert_dir}"\n'
+        "[verify]\nwait_seconds = 15\n"
+    )
+    return path
+
+
+def test_cli_deploys_a_renewal_and_records_it(
+    ovoc: OvocServer,
+    workspace: Workspace,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    server = ovoc.start(sftp=False)
+    monkeypatch.setenv("OVOC_PW", ovoc.user.password)
+    monkeypatch.setenv("OVOC_ROOT", ovoc.ROOT_PASSWORD)
+    base = [
+        "deploy-ovoc", str(workspace.path), "--host", "127.0.0.1", "--port", str(server.port),
+        "--user", ovoc.user.name, "--password-env", "OVOC_PW", "--root-password-env",
+        "OVOC_ROOT", "--profile", str(_profile_file(ovoc, tmp_path)),
+        "--verify-port", str(ovoc.https_port),
+    ]  # fmt: skip
+
+    # First contact without a pin and without a terminal: the fingerprint, nothing sent.
+    assert cli.main(base) == 1
+    err = capsys.readouterr().err
+    fp = ovoc.target(server).host_key_pin or ""
+    assert fp in err and f"--host-key {fp}" in err
+    assert "server.key" in err  # the profile's names were shown before anything was sent
+    assert not ovoc.cert_dir.exists()
+
+    assert cli.main([*base, "--host-key", fp]) == 0
+    out = capsys.readouterr().out
+    assert "PKCS#12 file and JKS Keystore generated successfully" in out
+    assert f"{ovoc.cert_dir}/server.key" in out
+    material = workspace.deploy_material()
+    assert f"serves the new certificate {material.leaf_sha256}" in out
+    assert (ovoc.cert_dir / "server.crt").read_bytes() == material.cert_pem
+
+    ws = Workspace.open(workspace.path)
+    record = ws.state.deployments[-1]
+    assert record["kind"] == "ovoc" and record["ok"] is True
+    assert record["served_sha256"] == material.leaf_sha256
+    log = ws.log_path.read_text()
+    assert "ovoc.transcript" in log and "EmsServerManager" in log
+    assert ovoc.ROOT_PASSWORD not in log and ovoc.user.password not in log
+
+
+def test_cli_failure_is_one_plain_error_and_recorded(
+    ovoc: OvocServer,
+    workspace: Workspace,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    server = ovoc.start()
+    monkeypatch.setenv("OVOC_PW", ovoc.user.password)
+    monkeypatch.setenv("OVOC_ROOT", "not-the-root-password")
+    code = cli.main([
+        "deploy-ovoc", str(workspace.path), "--host", "127.0.0.1", "--port", str(server.port),
+        "--user", ovoc.user.name, "--password-env", "OVOC_PW", "--root-password-env",
+        "OVOC_ROOT", "--profile", str(_profile_file(ovoc, tmp_path)),
+        "--host-key", ovoc.target(server).host_key_pin or "",
+    ])  # fmt: skip
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "error: The root password was refused by 127.0.0.1" in err
+    assert "Traceback" not in err
+    record = Workspace.open(workspace.path).state.deployments[-1]
+    assert record["ok"] is False and "root password" in record["error"]
+
+
+def test_cli_manual_mode_writes_files_and_steps(
+    workspace: Workspace, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "for-winscp"
+    code = cli.main(
+        ["deploy-ovoc", str(workspace.path), "--host", "ovoc.example.com", "--manual", str(folder)]
+    )
+    assert code == 0
+    out = capsys.readouterr().out
+    material = workspace.deploy_material()
+    assert (folder / "server.key").read_bytes() == material.key_pem
+    assert stat.S_IMODE((folder / "server.key").stat().st_mode) == 0o600
+    assert (folder / "server.crt").read_bytes() == material.cert_pem
+    assert (folder / "ca_int1.crt").exists() and (folder / "root.crt").exists()
+    assert "WinSCP" in out and "PuTTY" in out and "/home/acems/server_certs" in out
+    assert "'Import Server Certificates from Certificate Authority (CA)'" in out
+    assert "PKCS#12 file and JKS Keystore generated successfully" in out
+    assert material.leaf_sha256 in out

@@ -81,7 +81,7 @@ class OvocProfile:
             f"  private key (unencrypted PEM): {self.private_key}\n"
             f"  intermediate CA(s): {inter}\n"
             f"  root CA: {self.root_certificate}\n"
-            f"  menu: {' > '.join(_label(p) for p in self.menu_path)}\n"
+            f"  menu: {' > '.join(menu_labels(self))}\n"
             f"  success text: {self.success}"
         )
 
@@ -211,6 +211,11 @@ def _build(d: dict[str, Any], path: Path) -> OvocProfile:
 def _check_file_name(name: str) -> None:
     if not name or "/" in name or "\\" in name or name in {".", ".."}:
         raise ValueError(f"file name {name!r} must be a plain name without folders")
+
+
+def menu_labels(profile: OvocProfile) -> tuple[str, ...]:
+    """The menu path as the words an engineer looks for on the screen."""
+    return tuple(_label(p) for p in profile.menu_path)
 
 
 def _label(pattern: str) -> str:

@@ -1,0 +1,171 @@
+"""`accert deploy-ovoc`: the OVOC deployment from the command line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from app.errors import InputError
+from app.ovoc.deploy import OvocTarget
+from app.ovoc.profile import DEFAULT_PROFILE, available_profiles, load_profile
+from app.ovoc.ssh import HostKeyUnknown, SshTarget, normalize_pin
+from app.passwords import read_password
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "deploy-ovoc",
+        help="copy the certificate files to OVOC over SSH and run its certificate import",
+        description="Copies the server certificate, the unencrypted PEM key and the CA "
+        "certificates into OVOC's server_certs folder (names from the OVOC profile), runs "
+        "EmsServerManager's 'Import Server Certificates from Certificate Authority (CA)' and "
+        "checks that OVOC's HTTPS port serves the new certificate. --manual prints the steps "
+        "instead.",
+    )
+    p.add_argument("workspace", type=Path, help="the renewal folder")
+    p.add_argument("--host", required=True, help="OVOC server address")
+    p.add_argument("--port", type=int, default=22, help="SSH port (default 22)")
+    p.add_argument("--user", default="acems", help="SSH user (default acems)")
+    login = p.add_mutually_exclusive_group()
+    login.add_argument("--password-env", metavar="VAR", help="SSH password from this variable")
+    login.add_argument("--password-file", metavar="FILE", type=Path, help="SSH password file")
+    login.add_argument("--key-file", metavar="FILE", type=Path, help="SSH private key file")
+    p.add_argument("--key-passphrase-env", metavar="VAR", help="passphrase of --key-file")
+    root = p.add_mutually_exclusive_group()
+    root.add_argument("--root-password-env", metavar="VAR", help="root password (for su -)")
+    root.add_argument("--root-password-file", metavar="FILE", type=Path, help="root password file")
+    p.add_argument(
+        "--import-password-env",
+        metavar="VAR",
+        help="what to type at the import's password prompt (default: just Enter, the key "
+        "being unencrypted)",
+    )
+    p.add_argument(
+        "--host-key", metavar="SHA256:...", help="accept this SSH host key on first contact"
+    )
+    p.add_argument(
+        "--profile",
+        default=DEFAULT_PROFILE,
+        metavar="NAME|FILE",
+        help=f"OVOC profile: {', '.join(available_profiles())} or a .toml file "
+        f"(default {DEFAULT_PROFILE})",
+    )
+    p.add_argument("--verify-port", type=int, default=None, help="OVOC's HTTPS port (443)")
+    p.add_argument(
+        "--verify-wait", type=float, default=None, help="seconds to wait for the new certificate"
+    )
+    p.add_argument(
+        "--dir-mode",
+        default=None,
+        metavar="OCTAL",
+        help="mode of a server_certs folder that has to be created (default from the profile, "
+        "e.g. 750)",
+    )
+    p.add_argument(
+        "--manual",
+        nargs="?",
+        const="",
+        metavar="FOLDER",
+        help="send nothing: write the files under the profile's names (default "
+        "WORKSPACE/ovoc-manual) and print the WinSCP/PuTTY steps",
+    )
+    p.set_defaults(handler=cmd_deploy_ovoc)
+
+
+def _err(text: str) -> None:
+    print(text, file=sys.stderr)
+
+
+def cmd_deploy_ovoc(args: argparse.Namespace) -> int:
+    from app.ovoc.glue import deploy_workspace_to_ovoc, prepare_manual
+    from app.workspace import Workspace
+
+    profile = load_profile(args.profile)
+    ws = Workspace.open(args.workspace)
+    _err("OVOC profile:")
+    _err(profile.summary())
+    if args.manual is not None:
+        folder = Path(args.manual) if args.manual else None
+        files, steps = prepare_manual(
+            ws, profile, folder, host=args.host, user=args.user, port=args.port
+        )
+        print(f"Files for OVOC written to {files[0].path.parent}:")
+        for f in files:
+            print(f"  {f.path.name:<16} {f.role}")
+        for n, step in enumerate(steps, 1):
+            print(f"{n:>2}. {step}")
+        return 0
+    target = _target(args)
+    try:
+        result = deploy_workspace_to_ovoc(ws, target, profile, progress=lambda m: _err(f"  {m}"))
+    except HostKeyUnknown as exc:
+        if not (sys.stdin and sys.stdin.isatty()):
+            raise
+        _err(f"{exc.host}:{exc.port} is not known yet; its {exc.key_type} host key is")
+        _err(f"  {exc.fingerprint}")
+        _err("Compare it with the fingerprint of the OVOC server (ask its administrator).")
+        if input("Accept this host key? [y/N] ").strip().lower() not in ("y", "yes"):
+            raise
+        target = replace(target, ssh=replace(target.ssh, host_key_pin=exc.fingerprint))
+        result = deploy_workspace_to_ovoc(ws, target, profile, progress=lambda m: _err(f"  {m}"))
+    t = result.transfer
+    print(f"Files placed on {result.host} ({t.method}):")
+    for path in t.placed:
+        print(f"  {path}")
+    if t.moved_aside_to:
+        print(f"Previous files kept in {t.moved_aside_to}: {', '.join(t.moved_aside)}")
+    print(f"OVOC: {result.success_line}")
+    print(
+        f"Verified: {result.served.host}:{result.served.port} serves the new certificate "
+        f"{result.served.leaf_sha256}"
+    )
+    return 0
+
+
+def _target(args: argparse.Namespace) -> OvocTarget:
+    password = None
+    key_passphrase = None
+    if args.key_file is not None:
+        if args.key_passphrase_env:
+            key_passphrase = read_password("SSH key passphrase", env=args.key_passphrase_env)
+    else:
+        password = read_password(
+            f"SSH password of {args.user}@{args.host}",
+            env=args.password_env,
+            file=args.password_file,
+        )
+    root_password = read_password(
+        f"root password of {args.host}", env=args.root_password_env, file=args.root_password_file
+    )
+    import_password = ""
+    if args.import_password_env:
+        import_password = read_password("import password", env=args.import_password_env)
+    dir_mode = None
+    if args.dir_mode is not None:
+        try:
+            dir_mode = int(args.dir_mode, 8)
+        except ValueError:
+            dir_mode = -1
+        if not 0 <= dir_mode <= 0o777:
+            raise InputError(f"--dir-mode {args.dir_mode} is not an octal mode.", "E.g. 750.")
+    pin = normalize_pin(args.host_key) if args.host_key else None
+    ssh = SshTarget(
+        host=args.host,
+        port=args.port,
+        user=args.user,
+        password=password,
+        key_file=args.key_file,
+        key_passphrase=key_passphrase,
+        host_key_pin=pin,
+    )
+    return OvocTarget(
+        ssh,
+        root_password=root_password,
+        import_password=import_password,
+        verify_port=args.verify_port,
+        verify_wait=args.verify_wait,
+        directory_mode=dir_mode,
+    )
