@@ -51,6 +51,7 @@ class OvocProfile:
     menu_prompt: str
     menu_entry: str
     menu_path: tuple[str, ...]
+    menu_names: tuple[str, ...]  # the same entries as words, for people
     leave_menu: str
     press_enter: str
     import_password_prompt: str
@@ -100,7 +101,7 @@ def load_profile(name_or_file: str | Path = DEFAULT_PROFILE) -> OvocProfile:
     data = _read_merged(path, seen=())
     try:
         return _build(data, path)
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, re.error) as exc:
         raise InputError(
             f"The OVOC profile {path} is incomplete or has a wrong value: {exc}.",
             f"Compare it with {profiles_dir() / (DEFAULT_PROFILE + '.toml')} and fix that entry.",
@@ -198,6 +199,7 @@ def _build(d: dict[str, Any], path: Path) -> OvocProfile:
         menu_prompt=_regex(con["menu_prompt"]),
         menu_entry=_regex(con["menu_entry"]),
         menu_path=tuple(_regex(p) for p in con["menu_path"]),
+        menu_names=tuple(str(n) for n in con.get("menu_names", ())),
         leave_menu=_regex(con["leave_menu"]),
         press_enter=_regex(con["press_enter"]),
         import_password_prompt=_regex(con["import_password_prompt"]),
@@ -215,6 +217,8 @@ def _check_file_name(name: str) -> None:
 
 def menu_labels(profile: OvocProfile) -> tuple[str, ...]:
     """The menu path as the words an engineer looks for on the screen."""
+    if len(profile.menu_names) == len(profile.menu_path):
+        return profile.menu_names
     return tuple(_label(p) for p in profile.menu_path)
 
 
