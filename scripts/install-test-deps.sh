@@ -9,6 +9,9 @@ command -v openssl >/dev/null || need+=(openssl)
 command -v keytool >/dev/null || need+=(default-jre-headless)
 command -v sshd >/dev/null || [ -x /usr/sbin/sshd ] || need+=(openssh-server)
 command -v ssh-keygen >/dev/null || need+=(openssh-client)
+# The OVOC console simulator runs under the system python3 as a throwaway user (useradd).
+[ -x /usr/bin/python3 ] || need+=(python3-minimal)
+command -v useradd >/dev/null || [ -x /usr/sbin/useradd ] || need+=(passwd)
 command -v Xvfb >/dev/null || need+=(xvfb xauth)
 # Qt's offscreen and xcb platforms need these shared libraries on a minimal machine.
 for lib in libegl1 libgl1 libxkbcommon0 libfontconfig1 libdbus-1-3 libxkbcommon-x11-0 \
