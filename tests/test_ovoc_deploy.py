@@ -114,8 +114,11 @@ def test_key_login_on_scp_only_server_moves_old_files_aside(ovoc, material, tmp_
     (ovoc.cert_dir / "server.crt").write_text("old certificate\n")
     (ovoc.cert_dir / "wildcard.pfx").write_bytes(b"old pfx")
 
+    ovoc.cert_dir.chmod(0o777)  # as the field note made it
     target = _target(ovoc, server, password=None, key_file=key_file)
-    result = deploy_ovoc(material, target, ovoc.profile, timeouts=FAST)
+    lines: list[str] = []
+    result = deploy_ovoc(material, target, ovoc.profile, log=lines.append, timeouts=FAST)
+    assert any("world-writable (mode 0777)" in line for line in lines)
 
     assert result.transfer.method == "scp"
     assert not result.transfer.created_directory
@@ -244,6 +247,17 @@ def test_connection_dropped_mid_menu_is_a_clear_failure(ovoc, material) -> None:
     assert "Nothing was reported as imported" in info.value.hint
     assert not any(line.startswith("import: succeeded") for line in lines)
     assert not (ovoc.state / "server.jks").exists()
+
+
+def test_connection_dropped_during_the_import_says_the_outcome_is_unknown(
+    ovoc: OvocServer, material: DeployMaterial
+) -> None:
+    ovoc.configure(fault="drop_in_import")
+    server = ovoc.start()
+    with pytest.raises(DeployError) as info:
+        deploy_ovoc(material, _target(ovoc, server), ovoc.profile, timeouts=FAST)
+    assert "dropped" in str(info.value) and "Importing server certificates" in str(info.value)
+    assert "outcome is unknown" in info.value.hint
 
 
 def test_unexpected_menu_text_stops_and_shows_what_it_saw(ovoc, material) -> None:

@@ -219,7 +219,7 @@ def run_import(
         )
     except DeployError as exc:
         raise DeployError(
-            exc.message.replace("Nothing was reported as imported.", ""),
+            exc.message,
             "The import's outcome is unknown: log in to OVOC, check EmsServerManager and "
             "the HTTPS certificate, then deploy again if needed.",
         ) from exc

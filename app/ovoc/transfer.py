@@ -86,6 +86,14 @@ def _aside_name(directory: str, taken: Callable[[str], bool]) -> str:
     return name
 
 
+def _world_writable(directory: str, mode: int) -> str:
+    # Left as found (someone chose it, maybe per the field note's chmod 777), but said.
+    return (
+        f"warning: {directory} is world-writable (mode {mode:04o}); any local user could "
+        f"swap the key before the import. Consider chmod 750 {directory}."
+    )
+
+
 class _SftpSide:
     def __init__(self, sftp: paramiko.SFTPClient, host: str) -> None:
         self.sftp, self.host = sftp, host
@@ -123,6 +131,8 @@ class _SftpSide:
                 f"{directory} on {self.host} exists but is not a folder.",
                 "Rename that file on the server or change the folder in the profile.",
             )
+        elif (attrs.st_mode or 0) & 0o002:
+            log(_world_writable(directory, stat.S_IMODE(attrs.st_mode or 0)))
         aside_to, moved = None, []
         existing = [
             a.filename for a in sftp.listdir_attr(directory) if stat.S_ISREG(a.st_mode or 0)
@@ -189,11 +199,13 @@ class _ScpSide:
     ) -> TransferResult:
         q = shlex.quote(directory)
         created = False
-        rc, _ = self._run(f"test -d {q}")
+        rc, text = self._run(f"test -d {q} && stat -c %a -- {q}")
         if rc != 0:
             self._check(f"mkdir -m {mode:04o} -- {q}", f"Creating {directory}")
             created = True
             log(f"created {directory} (mode {mode:04o})")
+        elif text.strip().isdigit() and int(text.strip(), 8) & 0o002:
+            log(_world_writable(directory, int(text.strip(), 8)))
         listing = self._check(
             f"find {q} -mindepth 1 -maxdepth 1 -type f -printf '%f\\n'", f"Listing {directory}"
         )

@@ -10,7 +10,7 @@ sftp-server, mkdir, mv, ...) are run as given, as a real login shell would.
 
 Settings (JSON file, argv[1]): root_password, hostname, cert_dir, state_dir, files{...},
 https_port, restart_delay, https_lifetime, menu_variant ("8" or "7"), fault ("", "drop_in_menu",
-"unexpected_menu").
+"unexpected_menu", "drop_in_import").
 """
 
 from __future__ import annotations
@@ -175,6 +175,8 @@ class Sim:
         read_line("Press Enter to continue")
         password = read_line("Enter the certificate password: ", echo=False)
         out("Importing server certificates ...")
+        if self.cfg.get("fault") == "drop_in_import":
+            os._exit(1)  # the session dies while the import runs
         ok, message = self.check_and_build(password)
         if ok:
             out(SUCCESS)
