@@ -24,6 +24,7 @@ from app.ovoc.ssh import (
     HostKeyPinMismatch,
     HostKeyUnknown,
     SshTarget,
+    check_login,
     connect,
     known_hosts_path,
 )
@@ -152,6 +153,15 @@ def test_first_contact_shows_fingerprint_and_pin_accepts_it(ovoc) -> None:
     connect(ovoc.target(server, host_key_pin=expected)).close()
     # Remembered: the next connection needs no pin.
     connect(ovoc.target(server, host_key_pin=None)).close()
+
+
+def test_check_login_accepts_a_good_login_and_writes_nothing(ovoc: OvocServer) -> None:
+    server = ovoc.start()
+    target = ovoc.target(server)
+    assert check_login(target) == target.host_key_pin
+    assert not ovoc.cert_dir.exists()
+    with pytest.raises(DeployError, match="refused the SSH login"):
+        check_login(dataclasses.replace(target, password="wrong"))
 
 
 def test_wrong_pin_is_refused(ovoc) -> None:

@@ -232,3 +232,16 @@ def _load_key(path: Path, passphrase: str | None) -> paramiko.PKey:
             f"Cannot read the SSH key {path}: {exc}.",
             "Use an OpenSSH or PEM private key file (Ed25519, ECDSA or RSA).",
         ) from exc
+
+
+def check_login(target: SshTarget) -> str:
+    """The wizard's "Test connection": host key checked, login accepted, nothing sent.
+
+    Returns the host key fingerprint; raises HostKeyUnknown on first contact (show it, ask,
+    then call again with `host_key_pin`), HostKeyChanged, or DeployError for a refused login.
+    """
+    transport = connect(target)
+    try:
+        return fingerprint(transport.get_remote_server_key())
+    finally:
+        transport.close()
