@@ -9,6 +9,7 @@ import os
 import shutil
 import signal
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -136,10 +137,24 @@ class OvocServer:
         pid_file = self.state / "https.pid"
         if pid_file.exists():
             with contextlib.suppress(ProcessLookupError, ValueError):
-                os.kill(int(pid_file.read_text()), signal.SIGTERM)
+                pid = int(pid_file.read_text())
+                os.kill(pid, signal.SIGTERM)
+                for _ in range(40):  # gone within 2 s, so the test user can be removed
+                    if not _alive(pid):
+                        break
+                    time.sleep(0.05)
         for server in self.servers:
             server.stop()
         shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    """Running (a zombie left to a container's init that never reaps counts as gone)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
 
 
 @contextlib.contextmanager

@@ -51,7 +51,13 @@ class TestUser:
     __test__ = False
 
     def remove(self) -> None:
-        subprocess.run(["userdel", self.name], capture_output=True, check=False)
+        # A just-closed session may still be ending under this user: retry briefly, then force.
+        for attempt in range(20):
+            force = ["-f"] if attempt == 19 else []
+            done = subprocess.run(["userdel", *force, self.name], capture_output=True, check=False)
+            if done.returncode in (0, 6):  # 6: no such user
+                break
+            time.sleep(0.1)
         shutil.rmtree(self.base, ignore_errors=True)
 
 
