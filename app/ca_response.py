@@ -5,12 +5,15 @@ from __future__ import annotations
 import base64
 import binascii
 import io
+import lzma
 import re
 import warnings
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.serialization import pkcs7, pkcs12
 
@@ -23,8 +26,8 @@ MAX_CERTIFICATES = 5000
 MAX_ZIP_MEMBERS = 200
 MAX_ZIP_DEPTH = 2
 
-_PEM_BLOCK = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----(.*?)-----END \1-----", re.DOTALL)
 _PEM_BEGIN = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----")
+_PEM_MARKER = re.compile(rb"-----(BEGIN|END) ([A-Z0-9 ]+)-----")
 _CERT_LABELS = {b"CERTIFICATE", b"X509 CERTIFICATE", b"TRUSTED CERTIFICATE"}
 _PKCS7_LABELS = {b"PKCS7", b"PKCS #7 SIGNED DATA", b"CMS"}
 _CSR_LABELS = {b"CERTIFICATE REQUEST", b"NEW CERTIFICATE REQUEST"}
@@ -58,6 +61,7 @@ class Parsed:
         fp = cert_sha256(cert)
         if fp in self.origins:
             return  # the same certificate sent twice (e.g. in a bundle and alone)
+        _require_readable(cert, origin)
         if len(self.certificates) >= MAX_CERTIFICATES:
             raise ImportProblem(
                 f"{origin} holds more than {MAX_CERTIFICATES} certificates.",
@@ -65,6 +69,21 @@ class Parsed:
             )
         self.origins[fp] = origin
         self.certificates.append(cert)
+
+
+def _require_readable(cert: x509.Certificate, origin: str) -> None:
+    """Read now what cryptography reads lazily (extensions, key, signature algorithm).
+
+    A damaged extension or an unknown algorithm otherwise surfaced later, deep in the chain
+    checks, as a bare ValueError/UnsupportedAlgorithm (found by fuzzing the importer).
+    """
+    try:
+        _ = cert.extensions, cert.public_key(), cert.signature_hash_algorithm
+    except (ValueError, UnsupportedAlgorithm) as exc:
+        raise ImportProblem(
+            f"{origin} is damaged: a certificate in it cannot be read ({exc}).",
+            "Download the certificate again from the CA.",
+        ) from exc
 
 
 def parse(sources: list[Source]) -> Parsed:
@@ -117,18 +136,16 @@ def _parse_one(data: bytes, name: str, password: str | None, out: Parsed, depth:
 
 def _parse_pem(data: bytes, name: str, password: str | None, out: Parsed) -> None:
     text = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-    blocks = list(_PEM_BLOCK.finditer(text))
-    begins = len(_PEM_BEGIN.findall(text))
+    blocks, begins = _pem_blocks(text)
     if begins > len(blocks):
         raise ImportProblem(
             f"{name} has a PEM block that is cut off (a BEGIN line without its END line).",
             "Copy the whole text, from -----BEGIN to -----END----- included, or download again.",
         )
     found_cert = False
-    for index, block in enumerate(blocks, start=1):
-        label = block.group(1)
+    for index, (label, raw_body, whole) in enumerate(blocks, start=1):
         where = name if len(blocks) == 1 else f"{name} (block {index})"
-        body = _pem_body(block.group(2), where)
+        body = _pem_body(raw_body, where)
         if label in _CERT_LABELS:
             out.add(_load_der_cert(body, where), name)
             found_cert = True
@@ -139,16 +156,42 @@ def _parse_pem(data: bytes, name: str, password: str | None, out: Parsed) -> Non
         elif label in _CSR_LABELS:
             out.notes.append(f"{where} is a certificate request (CSR); it was skipped.")
         elif label in _KEY_LABELS:
-            out.private_key = _load_pem_key(block.group(0), where, password)
+            out.private_key = _load_pem_key(whole, where, password)
         else:
             out.notes.append(f"{where}: a '{label.decode()}' block was skipped.")
     if not found_cert and not out.certificates:
-        kinds = {b.group(1) for b in blocks}
+        kinds = {label for label, _body, _whole in blocks}
         if kinds & _CSR_LABELS and not kinds & _KEY_LABELS:
             raise ImportProblem(
                 f"{name} is a certificate signing request (CSR), not a certificate.",
                 "Send the CSR to the CA; import the certificate the CA sends back.",
             )
+
+
+def _pem_blocks(text: bytes) -> tuple[list[tuple[bytes, bytes, bytes]], int]:
+    """(label, body, whole block) of each BEGIN..END pair, and how many BEGIN lines there are.
+
+    One pass over the markers: a regex with a lazy body and a back-reference rescanned the
+    rest of the text for every unclosed BEGIN, so a pasted file of BEGIN lines took minutes.
+    A BEGIN before the previous one's END leaves that previous one cut off.
+    """
+    blocks: list[tuple[bytes, bytes, bytes]] = []
+    begins = 0
+    opened: re.Match[bytes] | None = None
+    for marker in _PEM_MARKER.finditer(text):
+        if marker.group(1) == b"BEGIN":
+            begins += 1
+            opened = marker
+        elif opened is not None and marker.group(2) == opened.group(2):
+            blocks.append(
+                (
+                    opened.group(2),
+                    text[opened.end() : marker.start()],
+                    text[opened.start() : marker.end()],
+                )
+            )
+            opened = None
+    return blocks, begins
 
 
 def _pem_body(raw: bytes, where: str) -> bytes:
@@ -309,6 +352,8 @@ def _parse_zip(data: bytes, name: str, password: str | None, out: Parsed, depth:
                 EOFError,
                 NotImplementedError,
                 RuntimeError,
+                zlib.error,  # a damaged deflate stream (not an OSError, found by fuzzing)
+                lzma.LZMAError,
             ) as exc:
                 raise ImportProblem(
                     f"{label} cannot be unpacked ({type(exc).__name__}).",
