@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from app.mediant.client import Timing
 from app.mediant.deploy import DeviceTarget
 from app.mediant.fleet import deploy_fleet
-from app.mediant.handshake import served_chain
+from app.tls_probe import fetch_served_chain
 from tests.fakes.mediant_material import make_material
 from tests.fakes.mediant_sim import MediantSim
 from tests.pki import TestCA
@@ -48,7 +48,7 @@ def main() -> int:
                         s.password,
                         (1,),
                         (s.context_port(1),),
-                        fingerprint=served_chain("127.0.0.1", s.port).leaf_sha256,
+                        fingerprint=fetch_served_chain("127.0.0.1", s.port).leaf_sha256,
                         name=f"sbc{i:02d}",
                     )
                     for i, s in enumerate(sims)

@@ -12,7 +12,7 @@ from app.fingerprints import cert_sha256
 from app.material import DeployMaterial
 from app.mediant import pins
 from app.mediant.deploy import DeviceTarget, deploy_device
-from app.mediant.handshake import served_chain
+from app.tls_probe import fetch_served_chain
 from tests.fakes.mediant_material import FAST, make_material
 from tests.fakes.mediant_sim import MediantSim
 from tests.pki import TestCA
@@ -30,7 +30,7 @@ def sim() -> Iterator[MediantSim]:
 
 
 def web_fp(sim: MediantSim) -> str:
-    return served_chain("127.0.0.1", sim.port).leaf_sha256
+    return fetch_served_chain("127.0.0.1", sim.port).leaf_sha256
 
 
 def target(sim: MediantSim, **kw: object) -> DeviceTarget:

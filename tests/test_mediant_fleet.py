@@ -16,7 +16,7 @@ from app.material import DeployMaterial
 from app.mediant import pins
 from app.mediant.deploy import DeviceTarget
 from app.mediant.fleet import DeviceProgress, deploy_fleet
-from app.mediant.handshake import served_chain
+from app.tls_probe import fetch_served_chain
 from app.workspace import Workspace
 from tests.conftest import TEST_PASSPHRASE
 from tests.fakes.mediant_material import FAST, make_material
@@ -40,7 +40,8 @@ def target_for(sim: MediantSim, **kw: object) -> DeviceTarget:
     base: dict[str, object] = {
         "host": "127.0.0.1", "port": sim.port, "user": sim.user, "password": sim.password,
         "contexts": (1,), "verify_ports": (sim.context_port(1),),
-        "fingerprint": served_chain("127.0.0.1", sim.port).leaf_sha256, "name": f"sbc-{sim.port}",
+        "fingerprint": fetch_served_chain("127.0.0.1", sim.port).leaf_sha256,
+        "name": f"sbc-{sim.port}",
     }  # fmt: skip
     base.update(kw)
     return DeviceTarget(**base)  # type: ignore[arg-type]
@@ -99,7 +100,7 @@ def test_cli_deploys_one_device_and_remembers_it(
 ) -> None:
     with MediantSim() as sim:
         monkeypatch.setenv("SBC_PW", sim.password)
-        fp = served_chain("127.0.0.1", sim.port).leaf_sha256
+        fp = fetch_served_chain("127.0.0.1", sim.port).leaf_sha256
         code = cli.main([
             "deploy-sbc", str(workspace.path), "--host", sim.host_port, "--user", sim.user,
             "--password-env", "SBC_PW", "--context", "1", "--fingerprint", f"SHA256:{fp}",
@@ -109,7 +110,7 @@ def test_cli_deploys_one_device_and_remembers_it(
         assert code == 0, out.err
         assert "installed in context 1 (SIP-Teams) and saved" in out.out
         leaf = workspace.deploy_material().leaf_sha256
-        assert served_chain("127.0.0.1", sim.context_port(1)).leaf_sha256 == leaf
+        assert fetch_served_chain("127.0.0.1", sim.context_port(1)).leaf_sha256 == leaf
         assert list(workspace.backups_dir.glob("127.0.0.1_*.ini"))
         from app.mediant.devices import load_devices
 
@@ -135,7 +136,7 @@ def test_cli_untrusted_device_prints_fingerprint_in_one_line(
         ])  # fmt: skip
         err = capsys.readouterr().err
         assert code != 0 and "Traceback" not in err
-        assert served_chain("127.0.0.1", sim.port).leaf_sha256 in err
+        assert fetch_served_chain("127.0.0.1", sim.port).leaf_sha256 in err
         assert "--fingerprint SHA256:" in err and sim.calls == []
 
 
@@ -151,7 +152,7 @@ def test_cli_devices_file_deploys_to_all(
         entries = [
             {"host": d.host_port, "name": f"sbc{i}", "user": d.user, "context": 1,
              "verify_ports": [d.context_port(1)], "password_env": "SBC_PW",
-             "fingerprint": served_chain("127.0.0.1", d.port).leaf_sha256}
+             "fingerprint": fetch_served_chain("127.0.0.1", d.port).leaf_sha256}
             for i, d in enumerate(devices)
         ]  # fmt: skip
         devices_file = tmp_path / "estate.json"
@@ -186,7 +187,7 @@ def test_saved_password_is_used_from_the_credential_store(
     monkeypatch.setenv("ACCERT_PASSPHRASE", TEST_PASSPHRASE)  # the renewal's key, made before
     with MediantSim() as sim:
         monkeypatch.setenv("SBC_PW", sim.password)
-        fp = served_chain("127.0.0.1", sim.port).leaf_sha256
+        fp = fetch_served_chain("127.0.0.1", sim.port).leaf_sha256
         base = ["deploy-sbc", str(workspace.path), "--host", sim.host_port, "--user", sim.user,
                 "--context", "1", "--verify-port", str(sim.context_port(1))]  # fmt: skip
         assert cli.main([*base, "--password-env", "SBC_PW", "--fingerprint", fp,
@@ -204,7 +205,7 @@ def test_device_without_rest_api_gets_manual_steps_and_files(
 ) -> None:
     with MediantSim(rest_api=False) as sim:
         monkeypatch.setenv("SBC_PW", sim.password)
-        fp = served_chain("127.0.0.1", sim.port).leaf_sha256
+        fp = fetch_served_chain("127.0.0.1", sim.port).leaf_sha256
         code = cli.main([
             "deploy-sbc", str(workspace.path), "--host", sim.host_port, "--user", sim.user,
             "--password-env", "SBC_PW", "--context", "0", "--fingerprint", fp,

@@ -27,9 +27,9 @@ from app.mediant.devices import (
     store_device_password,
 )
 from app.mediant.errors import DeviceUntrusted
-from app.mediant.handshake import served_chain
 from app.mediant.ini import looks_like_ini, parse_tls_contexts
 from app.mediant.manual import manual_steps, write_manual_files
+from app.tls_probe import fetch_served_chain
 from tests.conftest import MemoryKeyring
 from tests.fakes.mediant_material import FAST, make_material
 from tests.fakes.mediant_sim import MediantSim
@@ -103,7 +103,7 @@ def test_device_list_keeps_no_password(memory_keyring: MemoryKeyring) -> None:
 
 def test_device_csr_is_sha256_and_warns_on_small_keys(test_ca: TestCA, tmp_path: Path) -> None:
     with MediantSim(csr_key_size=1024) as sim:
-        fp = served_chain("127.0.0.1", sim.port).leaf_sha256
+        fp = fetch_served_chain("127.0.0.1", sim.port).leaf_sha256
         client = MediantClient("127.0.0.1", sim.port, user=sim.user, password=sim.password,
                                fingerprint=fp, timing=FAST)  # fmt: skip
         subject = DeviceCsrSubject("sbc1.example.com", "Example Ltd", "Voice", "London", "", "GB")
@@ -121,7 +121,7 @@ def test_key_made_on_device_gets_only_certificate_and_chain(
     test_ca: TestCA, tmp_path: Path
 ) -> None:
     with MediantSim() as sim:
-        fp = served_chain("127.0.0.1", sim.port).leaf_sha256
+        fp = fetch_served_chain("127.0.0.1", sim.port).leaf_sha256
         client = MediantClient("127.0.0.1", sim.port, user=sim.user, password=sim.password,
                                fingerprint=fp, timing=FAST)  # fmt: skip
         csr = request_device_csr(client, 1, DeviceCsrSubject("sbc1.example.com"))
@@ -141,7 +141,7 @@ def test_key_made_on_device_gets_only_certificate_and_chain(
         result = deploy_device(target, material, tmp_path / "b", timing=FAST)
         assert result.ok, result.message
         assert not [c for c in sim.calls if c == ("PUT", "/files/tls/1/privateKey")]
-        assert served_chain("127.0.0.1", sim.context_port(1)).leaf_sha256 == cert_sha256(cert)
+        assert fetch_served_chain("127.0.0.1", sim.context_port(1)).leaf_sha256 == cert_sha256(cert)
 
 
 def test_system_trust_refuses_a_self_signed_device(tmp_path: Path, test_ca: TestCA) -> None:
@@ -152,7 +152,7 @@ def test_system_trust_refuses_a_self_signed_device(tmp_path: Path, test_ca: Test
         with pytest.raises(DeviceUntrusted) as caught:
             client.identify()
         assert f"ACL_{sim.serial}" in caught.value.subject
-        assert caught.value.fingerprint == served_chain("127.0.0.1", sim.port).leaf_sha256
+        assert caught.value.fingerprint == fetch_served_chain("127.0.0.1", sim.port).leaf_sha256
         target = DeviceTarget("127.0.0.1", sim.port, sim.user, sim.password, (1,),
                               trust_system=True)  # fmt: skip
         result = deploy_device(target, material, tmp_path / "b", timing=FAST)

@@ -19,9 +19,8 @@ from requests.auth import AuthBase, HTTPBasicAuth, HTTPDigestAuth
 from app.errors import DeployError
 from app.mediant import pins
 from app.mediant.errors import DeviceAuthError, DeviceBusy, DeviceUntrusted, NoRestApi
-from app.mediant.handshake import served_chain
 from app.redact import redact, register_secret
-from app.tls_probe import ProbeError
+from app.tls_probe import ProbeError, fetch_served_chain
 
 API = "/api/v1"
 
@@ -345,7 +344,7 @@ class MediantClient:
 def presented_certificate(host: str, port: int, *, timeout: float = 10.0) -> tuple[str, str]:
     """(subject, SHA-256) of the certificate host:port presents: what the user is asked to trust."""
     try:
-        served = served_chain(host, port, timeout=timeout)
+        served = fetch_served_chain(host, port, timeout=timeout)
     except ProbeError as exc:
         raise DeployError(
             f"Cannot reach {host}:{port} over HTTPS: {exc.message}", exc.hint

@@ -9,8 +9,7 @@ from cryptography import x509
 
 from app.fingerprints import cert_sha256
 from app.material import DeployMaterial
-from app.mediant.handshake import served_chain
-from app.tls_probe import ProbeError
+from app.tls_probe import ProbeError, fetch_served_chain
 
 
 @dataclass(frozen=True)
@@ -64,7 +63,7 @@ def verify_served(
 
 def _once(host: str, port: int, material: DeployMaterial | None, timeout: float) -> Verification:
     try:
-        served = served_chain(host, port, timeout=timeout)
+        served = fetch_served_chain(host, port, timeout=timeout)
     except ProbeError as exc:
         return Verification(host, port, False, "", "", "", False, (), exc.message)
     leaf = served.leaf
