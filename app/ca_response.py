@@ -230,13 +230,21 @@ def _pkcs7_certificates(der: bytes) -> list[x509.Certificate]:
     # falls back to BER, which reads it correctly. The warning means nothing to a user.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        return list(pkcs7.load_der_pkcs7_certificates(der))
+        try:
+            return list(pkcs7.load_der_pkcs7_certificates(der))
+        except UnsupportedAlgorithm as exc:  # not signedData (found by fuzzing): unreadable
+            raise ValueError(str(exc)) from exc
 
 
 def _load_pem_key(pem: bytes, where: str, password: str | None) -> PrivateKey:
     secret = password.encode("utf-8") if password else None
     try:
         key = serialization.load_pem_private_key(pem, secret)
+    except UnsupportedAlgorithm as exc:
+        raise ImportProblem(
+            f"The private key in {where} is of a kind accert cannot use ({exc}).",
+            "Use an RSA or ECDSA (P-256/P-384) key.",
+        ) from exc
     except TypeError as exc:  # encrypted but no password, or a password for a plain key
         if secret is None:
             raise PasswordNeeded(
@@ -289,6 +297,11 @@ def _parse_pkcs12(der: bytes, name: str, password: str | None, out: Parsed) -> N
     for secret in attempts:
         try:
             key, cert, extra = pkcs12.load_key_and_certificates(der, secret)
+        except UnsupportedAlgorithm as exc:
+            raise ImportProblem(
+                f"{name} is protected with an encryption accert cannot read ({exc}).",
+                "Export the PFX again with AES-256 encryption (the default of current tools).",
+            ) from exc
         except ValueError as exc:
             last = exc
             continue

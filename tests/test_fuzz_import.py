@@ -313,6 +313,40 @@ def test_regression_unclosed_begin_lines_are_linear(corpus: Corpus) -> None:
     assert isinstance(answer, ImportProblem) and "cut off" in answer.message
 
 
+def _damaged_extension(leaf_der: bytes) -> bytes:
+    # authorityKeyIdentifier's SEQUENCE tag turned into a SET: cryptography reads it lazily.
+    marker = b"\x06\x03U\x1d#\x04\x18\x30"
+    assert marker in leaf_der
+    return leaf_der.replace(marker, marker[:-1] + b"\x31")
+
+
+def _bad_deflate_zip(content: bytes) -> bytes:
+    blob = bytearray(_zip({"cert.crt": content}))
+    info = zipfile.ZipFile(io.BytesIO(bytes(blob))).infolist()[0]
+    start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
+    blob[start] = 0xFF  # block type 3 does not exist: zlib.error, not an OSError
+    return bytes(blob)
+
+
+@pytest.mark.parametrize("case", ["extension", "deflate", "pkcs7-data"])
+def test_regressions_found_by_fuzzing(corpus: Corpus, case: str) -> None:
+    leaf_der = corpus.seeds["der"].data
+    source = {
+        "extension": Source("leaf.cer", _damaged_extension(leaf_der)),
+        "deflate": Source("order.zip", _bad_deflate_zip(leaf_der)),
+        # A PKCS#7 ContentInfo of type "data" rather than signedData.
+        "pkcs7-data": Source(
+            "bundle.p7b",
+            b"-----BEGIN PKCS7-----\n"
+            + _b64_lines(bytes.fromhex("300b06092a864886f70d010701"))
+            + b"-----END PKCS7-----\n",
+        ),
+    }[case]
+    answer = corpus.answer([source])
+    assert isinstance(answer, ImportProblem), answer
+    assert source.name in answer.message
+
+
 @pytest.mark.parametrize(
     ("name", "make", "expected"),
     [
