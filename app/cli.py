@@ -22,7 +22,7 @@ from app.workspace import STATE_FILE, Stage, Workspace, create_from_pfx, list_wo
 Handler = Callable[[argparse.Namespace], int]
 
 # Sub-commands that live beside their engines (deployment, estate scan).
-PLUGINS = ("app.mediant.cli", "app.ovoc.cli", "app.estate.cli")
+PLUGINS = ("app.mediant.cli", "app.ovoc.cli", "app.estate.cli", "app.selftest_cli")
 
 
 def _err(text: str) -> None:
