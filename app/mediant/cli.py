@@ -67,6 +67,37 @@ def register(subparsers: Any) -> None:
     )
     p.set_defaults(handler=cmd_deploy_sbc)
 
+    c = subparsers.add_parser(
+        "device-csr",
+        help="let a device make the key and CSR (the key never leaves it)",
+        description="Create a renewal whose key is made on the device: the device generates "
+        "key and CSR in a TLS context (always SHA-256); the CSR is saved and printed. Later, "
+        "`accert import` checks the CA's answer against it and `accert deploy-sbc` to the same "
+        "device and context uploads only the certificate and chain. For a wildcard shared by "
+        "several devices or OVOC, use `accert request` instead.",
+    )
+    c.add_argument("workspace", type=Path, help="renewal folder to create")
+    c.add_argument("--cn", required=True, help="common name, e.g. sbc1.example.com")
+    c.add_argument("--org", default="", help="organisation (O)")
+    c.add_argument("--ou", default="", help="organisational unit (OU)")
+    c.add_argument("--locality", default="", help="city (L)")
+    c.add_argument("--state", default="", help="state or county (ST)")
+    c.add_argument("--country", default="", help="two-letter ISO country code (C), e.g. GB")
+    c.add_argument("--host", required=True, help="HOST[:PORT] of the device (port 443 by default)")
+    c.add_argument("--user", default=None, help="device user (Administrator level)")
+    cpw = c.add_mutually_exclusive_group()
+    cpw.add_argument("--password-env", metavar="VAR", help="read the password from this variable")
+    cpw.add_argument("--password-file", metavar="FILE", type=Path, help="read it from this file")
+    c.add_argument("--context", type=int, required=True, metavar="N", help="TLS context index")
+    c.add_argument(
+        "--fingerprint", metavar="SHA256:..", help="trust this device HTTPS certificate (pinned)"
+    )
+    c.add_argument(
+        "--trust-system", action="store_true", help="verify the device against the system store"
+    )
+    c.add_argument("--timeout", type=float, default=30.0, help="seconds per device call")
+    c.set_defaults(handler=cmd_device_csr)
+
     v = subparsers.add_parser("verify", help="show the certificate a TLS port serves")
     v.add_argument("target", help="HOST:PORT")
     v.add_argument("--expect", type=Path, metavar="WORKSPACE", help="must serve this renewal")
@@ -172,6 +203,58 @@ def cmd_deploy_sbc(args: argparse.Namespace) -> int:
     print(report.text(), end="")
     print(f"Summary saved in {text_path} and {json_path}", file=sys.stderr)
     return 0 if report.ok else 1
+
+
+def cmd_device_csr(args: argparse.Namespace) -> int:
+    from app.mediant.glue import adopt_csr_from_device
+    from app.request import RequestSpec, Subject
+    from app.workspace import STATE_FILE, Stage, Workspace
+
+    # The device's CSR carries the CN only (no SAN field), so no bare domain is promised.
+    spec = RequestSpec(
+        Subject(args.cn, args.org, args.ou, args.locality, args.state, args.country),
+        include_bare_domain=False,
+    )
+    host, port = parse_host_port(args.host)
+    device = SavedDevice(host=host, port=port, user=args.user or "Admin", contexts=(args.context,))
+    path = Path(args.workspace)
+    if (path / STATE_FILE).exists():
+        # A folder left by an earlier attempt that the device refused may be reused.
+        ws = Workspace.open(path)
+        if ws.state.stage is not Stage.NEW or ws.has_key():
+            raise InputError(
+                f"{path} already has a CSR.",
+                "Use a new folder for a new request; this one is kept as it is.",
+            )
+        ws.update_request(spec)
+    else:
+        ws = Workspace.create(spec, path)
+    target = device.target(
+        _password_for(device, args), fingerprint=args.fingerprint, trust_system=args.trust_system
+    )
+    target = _ask_trust_on_first_contact(target)
+    summary, device_csr = adopt_csr_from_device(
+        ws, target, args.context, timing=Timing(timeout=args.timeout)
+    )
+    remember_device(device)
+    print(f"Request saved in {ws.path / 'request.csr'}", file=sys.stderr)
+    print(f"  Subject: {summary.subject}", file=sys.stderr)
+    print(
+        f"  Key:     {summary.key}, made by {target.label} in TLS context {args.context} "
+        f"(it never leaves the device), signed {summary.signature}",
+        file=sys.stderr,
+    )
+    for warning in device_csr.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    print(
+        f"Next: paste this CSR into your CA's order form, then run `accert import {ws.path} "
+        f"<files the CA sends>` and `accert deploy-sbc {ws.path} --host {args.host} --context "
+        f"{args.context}`. Do not request another CSR in that context meanwhile: it would "
+        "replace the key.",
+        file=sys.stderr,
+    )
+    sys.stdout.write(ws.csr_pem.decode("ascii"))
+    return 0
 
 
 def _ask_trust_on_first_contact(target: DeviceTarget) -> DeviceTarget:

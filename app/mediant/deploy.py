@@ -282,7 +282,19 @@ class _Plan:
 
     def upload_cert(self, ctx: int) -> None:
         self.uploaded = True
-        self.client.put_pem(f"/files/tls/{ctx}/certificate", self.m.cert_pem, f"{self.m.name}.crt")
+        try:
+            self.client.put_pem(
+                f"/files/tls/{ctx}/certificate", self.m.cert_pem, f"{self.m.name}.crt"
+            )
+        except DeployError as exc:
+            if self.key_pem or "match" not in exc.message.lower():
+                raise
+            # No key to send: the certificate fits only the device context that made the CSR.
+            raise DeployError(
+                exc.message,
+                "This renewal's key was made on a device (accert device-csr): deploy it to that "
+                "device and TLS context only",
+            ) from exc
 
     def upload_roots(self, ctx: int) -> None:
         store = self.client.trusted_roots(ctx)

@@ -7,12 +7,60 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
+from app.csr import CsrSummary
 from app.material import DeployMaterial
-from app.mediant.client import Timing
+from app.mediant.client import MediantClient, Timing
 from app.mediant.deploy import DeviceResult, DeviceTarget, Progress, deploy_device
+from app.mediant.device_csr import DeviceCsr, DeviceCsrSubject, request_device_csr
 from app.mediant.fleet import DEFAULT_PARALLEL, FleetProgress, FleetReport, deploy_fleet
 from app.mediant.manual import manual_steps, write_manual_files
+from app.request import KeyType
 from app.workspace import Workspace
+
+
+def adopt_csr_from_device(
+    workspace: Workspace, target: DeviceTarget, context: int, *, timing: Timing | None = None
+) -> tuple[CsrSummary, DeviceCsr]:
+    """The key that never leaves the device: the device makes key and CSR in `context` from
+    the renewal's subject (SHA-256), and the renewal adopts that CSR as its request.
+
+    The renewal must not have a key yet. Deploy later to the same device and context: only
+    there does the certificate match a key.
+    """
+    s = workspace.state.request.subject
+    subject = DeviceCsrSubject(
+        s.common_name, s.organization, s.organizational_unit, s.locality, s.state, s.country
+    )
+    client = MediantClient(
+        target.host,
+        target.port,
+        user=target.user,
+        password=target.password,
+        fingerprint=target.fingerprint,
+        trust_system=target.trust_system,
+        timing=timing,
+    )
+    try:
+        device_csr = request_device_csr(client, context, subject)
+    finally:
+        client.close()
+    key_type = _key_type(device_csr)
+    if key_type and key_type is not workspace.state.request.key_type:
+        workspace.update_request(replace(workspace.state.request, key_type=key_type))
+    summary = workspace.adopt_device_csr(device_csr.csr_pem, f"{target.label} context {context}")
+    for warning in device_csr.warnings:
+        workspace.log("device-csr-warning", device=target.label, warning=warning)
+    return summary, device_csr
+
+
+def _key_type(device_csr: DeviceCsr) -> KeyType | None:
+    """The renewal records the device's key type, so `show` tells the truth about it."""
+    name = {"RSA": f"rsa{device_csr.key_bits}", "EC secp256r1": "ec256", "EC secp384r1": "ec384"}
+    kind = "RSA" if device_csr.key_description.startswith("RSA") else device_csr.key_description
+    try:
+        return KeyType(name.get(kind, ""))
+    except ValueError:
+        return None  # e.g. a 1024-bit device key: kept as requested, the warning says why
 
 
 def deploy_to_device(
