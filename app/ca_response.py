@@ -72,13 +72,14 @@ class Parsed:
 
 
 def _require_readable(cert: x509.Certificate, origin: str) -> None:
-    """Read now what cryptography reads lazily (extensions, key, signature algorithm).
+    """Read now what cryptography reads lazily (names, extensions, key, signature algorithm).
 
     A damaged extension or an unknown algorithm otherwise surfaced later, deep in the chain
     checks, as a bare ValueError/UnsupportedAlgorithm (found by fuzzing the importer).
     """
     try:
-        _ = cert.extensions, cert.public_key(), cert.signature_hash_algorithm
+        _ = cert.subject.rfc4514_string(), cert.issuer.rfc4514_string(), cert.extensions
+        _ = cert.public_key(), cert.signature_hash_algorithm, cert.not_valid_after_utc
     except (ValueError, UnsupportedAlgorithm) as exc:
         raise ImportProblem(
             f"{origin} is damaged: a certificate in it cannot be read ({exc}).",

@@ -328,11 +328,15 @@ def _bad_deflate_zip(content: bytes) -> bytes:
     return bytes(blob)
 
 
-@pytest.mark.parametrize("case", ["extension", "deflate", "pkcs7-data"])
+@pytest.mark.parametrize("case", ["extension", "subject", "deflate", "pkcs7-data"])
 def test_regressions_found_by_fuzzing(corpus: Corpus, case: str) -> None:
     leaf_der = corpus.seeds["der"].data
     source = {
         "extension": Source("leaf.cer", _damaged_extension(leaf_der)),
+        # A subject attribute whose string tag became 0: the name is read lazily too.
+        "subject": Source(
+            "leaf.cer", leaf_der.replace(b"\x0c\x0eGreater London", b"\x00\x0eGreater London")
+        ),
         "deflate": Source("order.zip", _bad_deflate_zip(leaf_der)),
         # A PKCS#7 ContentInfo of type "data" rather than signedData.
         "pkcs7-data": Source(

@@ -1,0 +1,219 @@
+"""Killed at any instant (SIGKILL: no cleanup, no except, no finally), a renewal still opens,
+its key is never lost or damaged, and the interrupted step can be done again.
+
+A real `python -m app` child is killed after delays spread over the time the step takes, so
+the kills land in start-up, key generation, every atomic write and the log. No hook in the
+engine: only timing, over many runs.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.serialization import pkcs12
+
+from app.fingerprints import public_key_sha256
+from app.workspace import CSR_FILE, KEY_FILE, STATE_FILE, Stage, Workspace
+from tests.conftest import TEST_PASSPHRASE
+from tests.pki import TestCA
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _command(*args: str | Path) -> list[str]:
+    return [sys.executable, "-m", "app", *map(str, args)]
+
+
+def _run(args: Sequence[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        args, capture_output=True, text=True, env=env, cwd=REPO, timeout=60, check=False
+    )
+
+
+def _kill_after(args: Sequence[str], env: dict[str, str], delay: float) -> bool:
+    """Start the command and SIGKILL it after `delay` s; True when it was still running."""
+    child = subprocess.Popen(
+        args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, cwd=REPO
+    )
+    try:
+        child.wait(timeout=delay)
+        return False  # it finished first: a run that was not interrupted
+    except subprocess.TimeoutExpired:
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=10)
+        return True
+
+
+def _kill_when(args: Sequence[str], env: dict[str, str], folder: Path, pattern: str) -> bool:
+    """Start the command and SIGKILL it as soon as `folder` holds a new match of `pattern`."""
+    before = set(folder.glob(pattern)) if folder.exists() else set()
+    child = subprocess.Popen(
+        args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, cwd=REPO
+    )
+    deadline = time.monotonic() + 60
+    try:
+        while child.poll() is None and time.monotonic() < deadline:
+            if folder.exists() and set(folder.glob(pattern)) - before:
+                child.send_signal(signal.SIGKILL)
+                child.wait(timeout=10)
+                return True
+            time.sleep(0.0002)
+        return False
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait(timeout=10)
+
+
+def _interrupt(args: Sequence[str], env: dict[str, str], folder: Path, point: str) -> bool:
+    """Kill the step at `point`: "start-up" (a delay) or a glob of a file it writes."""
+    if point == "start-up":
+        return _kill_after(args, env, 0.15)
+    return _kill_when(args, env, folder, point)
+
+
+def _assert_key_matches_csr(path: Path) -> str:
+    """The key decrypts and belongs to the CSR: what a user needs to go on. Returns its id."""
+    ws = Workspace.open(path)
+    key = ws.private_key()
+    csr = x509.load_pem_x509_csr((path / CSR_FILE).read_bytes())
+    assert csr.is_signature_valid
+    assert public_key_sha256(key.public_key()) == public_key_sha256(csr.public_key())
+    return public_key_sha256(key.public_key())
+
+
+@pytest.fixture
+def env(isolated_home: Path) -> dict[str, str]:
+    return dict(os.environ)
+
+
+# In the order the step writes them; ".NAME.*.tmp" is NAME in the middle of its atomic write.
+REQUEST_POINTS = ["start-up", "renewal.json", ".private.key.*.tmp", "private.key",
+                  ".request.csr.*.tmp", "request.csr", "log.jsonl"]  # fmt: skip
+
+
+@pytest.mark.parametrize("point", REQUEST_POINTS)
+def test_killed_during_request(tmp_path: Path, env: dict[str, str], point: str) -> None:
+    ws = tmp_path / "ws"
+    request = _command("request", ws, "--cn", "*.example.com", "--san", "sbc1.example.com")
+    for _attempt in range(3):  # a file that lives a few microseconds may be missed once
+        shutil.rmtree(ws, ignore_errors=True)
+        if _interrupt(request, env, ws, point):
+            break
+    else:
+        pytest.fail(f"the request always finished before {point} was seen")
+    key_before = (ws / KEY_FILE).read_bytes() if (ws / KEY_FILE).exists() else None
+    if (ws / STATE_FILE).exists():
+        assert Workspace.open(ws).state.stage in (Stage.NEW, Stage.REQUESTED)  # always opens
+    else:
+        assert key_before is None, "a key without its renewal file would be lost"
+    # The user runs the same command again: it completes, keeping a key already made.
+    again = _run(request, env)
+    assert again.returncode == 0, again.stderr
+    _assert_key_matches_csr(ws)
+    if key_before is not None:
+        assert (ws / KEY_FILE).read_bytes() == key_before, "the key was replaced"
+    assert Workspace.open(ws).state.stage is Stage.REQUESTED
+
+
+@pytest.fixture(scope="module")
+def templates(
+    tmp_path_factory: pytest.TempPathFactory, test_ca: TestCA
+) -> tuple[Path, Path, Path, Path]:
+    """Made once: a renewal waiting for the CA, the same imported, the CA's leaf and bundle.
+
+    Each test works on a copy; the key's passphrase comes from the environment, which every
+    test shares, so a copy opens anywhere.
+    """
+    tmp = tmp_path_factory.mktemp("crash")
+    env = dict(os.environ, ACCERT_HOME=str(tmp / "home"), ACCERT_PASSPHRASE=TEST_PASSPHRASE,
+               PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring")  # fmt: skip
+    requested = tmp / "requested"
+    made = _run(_command("request", requested, "--cn", "*.example.com"), env)
+    assert made.returncode == 0, made.stderr
+    leaf = test_ca.sign((requested / CSR_FILE).read_bytes(), tmp / "star_example_com.crt")
+    bundle = tmp / "DigiCertCA.crt"
+    bundle.write_bytes(test_ca.inter_pem + test_ca.root_pem)
+    issued = tmp / "issued"
+    shutil.copytree(requested, issued)
+    imported = _run(_command("import", issued, leaf, bundle), env)
+    assert imported.returncode == 0, imported.stderr
+    return requested, issued, leaf, bundle
+
+
+IMPORT_POINTS = ["start-up", "response", "response/.*.tmp", ".certificate.crt.*.tmp",
+                 "certificate.crt", "chain.crt", ".renewal.json.*.tmp"]  # fmt: skip
+
+
+def _interrupt_copy(
+    template: Path, target: Path, command: list[str], env: dict[str, str], point: str
+) -> None:
+    for _attempt in range(3):
+        shutil.rmtree(target, ignore_errors=True)
+        shutil.copytree(template, target)
+        if _interrupt(command, env, target, point):
+            return
+    pytest.fail(f"the step always finished before {point} was seen")
+
+
+@pytest.mark.parametrize("point", IMPORT_POINTS)
+def test_killed_during_import(
+    tmp_path: Path, env: dict[str, str], templates: tuple[Path, Path, Path, Path], point: str
+) -> None:
+    template, _, leaf, bundle = templates
+    key_id = _assert_key_matches_csr(template)
+    ws = tmp_path / "ws"
+    _interrupt_copy(template, ws, _command("import", ws, leaf, bundle), env, point)
+    assert Workspace.open(ws).state.stage in (Stage.REQUESTED, Stage.ISSUED)
+    assert _assert_key_matches_csr(ws) == key_id
+    again = _run(_command("import", ws, leaf, bundle), env)
+    assert again.returncode == 0, again.stderr
+    done = Workspace.open(ws)
+    assert done.state.stage is Stage.ISSUED
+    assert done.certificate().public_bytes(serialization.Encoding.PEM) == leaf.read_bytes()
+    assert len(done.ca_certificates()) == 2
+
+
+EXPORT_POINTS = ["start-up", "out", "out/.*.tmp", "out/*.key", "out/*.pfx", "out/*.jks",
+                 ".renewal.json.*.tmp"]  # fmt: skip
+
+
+@pytest.mark.parametrize("point", EXPORT_POINTS)
+def test_killed_during_export(
+    tmp_path: Path, env: dict[str, str], templates: tuple[Path, Path, Path, Path], point: str
+) -> None:
+    _, template, _, _ = templates
+    key_id = _assert_key_matches_csr(template)
+    env = dict(env, PFX_PW="Crash-Test-Pfx-1")
+    ws = tmp_path / "ws"
+
+    def export(*extra: str) -> list[str]:
+        return _command("export", ws, "--out", ws / "out", "--preset", "everything",
+                        "--pfx-password-env", "PFX_PW", *extra)  # fmt: skip
+
+    _interrupt_copy(template, ws, export(), env, point)
+    assert Workspace.open(ws).state.stage in (Stage.ISSUED, Stage.EXPORTED)
+    assert _assert_key_matches_csr(ws) == key_id
+    # No half-written deliverable: every file under its final name is complete.
+    for written in (ws / "out").glob("*") if (ws / "out").exists() else []:
+        if written.name.endswith(".pfx"):
+            pkcs12.load_pkcs12(written.read_bytes(), b"Crash-Test-Pfx-1")
+        elif written.suffix in (".crt", ".pem", ".key"):
+            assert written.read_bytes().rstrip().endswith(b"-----"), written
+    # Done again: files the killed run left are replaced only when asked (--overwrite).
+    again = _run(export("--overwrite"), env)
+    assert again.returncode == 0, again.stderr
+    assert Workspace.open(ws).state.stage is Stage.EXPORTED
+    pfx = next((ws / "out").glob("*.pfx"))
+    loaded = pkcs12.load_pkcs12(pfx.read_bytes(), b"Crash-Test-Pfx-1")
+    assert loaded.key is not None and public_key_sha256(loaded.key.public_key()) == key_id
