@@ -34,7 +34,8 @@ def _window() -> tuple[Any, str]:
 
 
 def probe() -> str:
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    if not os.environ.get("QT_QPA_PLATFORM"):  # headless unless a person asks to see it
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication(["accert-selftest"])

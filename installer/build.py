@@ -1,0 +1,213 @@
+"""Build accert for shipping: the PyInstaller folder, then (on Windows) the Inno Setup installer.
+
+    python installer/build.py              the one-folder bundle in dist/accert/
+    python installer/build.py --smoke      ... then run the frozen self-tests (CI does this)
+    python installer/build.py --installer  ... then dist/accert-setup-<version>.exe (Windows)
+
+Needs the `build` extra (`pip install -e .[jks,build]`); the installer needs Inno Setup 6
+(ISCC.exe on PATH or in its default folder). Exits non-zero when any step fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import time
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DIST = ROOT / "dist"
+WORK = ROOT / "build" / "pyinstaller"
+BUNDLE = DIST / "accert"
+ICON_SIZES = (16, 24, 32, 48, 64, 128, 256)
+EXE = ".exe" if sys.platform == "win32" else ""
+SELFTEST_TIMEOUT_S = 300
+
+
+def version() -> str:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))["project"]
+    return str(project["version"])
+
+
+def say(text: str) -> None:
+    print(f"[build] {text}", flush=True)
+
+
+# --- the icon ------------------------------------------------------------------------------------
+
+
+def find_icon() -> Path | None:
+    """The wizard's icon from resources/: an .ico as it is, else one made from its PNG or SVG."""
+    icons = ROOT / "resources" / "icons"
+    if not icons.is_dir():
+        return None
+    for ico in sorted(icons.rglob("*.ico")):
+        return ico
+    pngs = sorted(icons.rglob("*.png"), key=lambda p: p.stat().st_size, reverse=True)
+    svgs = sorted(icons.rglob("*.svg"))
+    out = WORK / "accert.ico"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if svgs:
+        png = WORK / "icon-256.png"
+        _render_svg(svgs[0], png, 256)
+        pngs = [png]
+    if not pngs:
+        return None
+    from PIL import Image  # the build extra
+
+    with Image.open(pngs[0]) as image:
+        image.convert("RGBA").save(out, sizes=[(s, s) for s in ICON_SIZES])
+    say(f"icon {out.relative_to(ROOT)} made from {pngs[0].name}")
+    return out
+
+
+def _render_svg(svg: Path, png: Path, size: int) -> None:
+    # Qt renders SVG without a display; it is installed anyway (the GUI's own toolkit).
+    code = (
+        "import sys; from PySide6.QtGui import QGuiApplication, QImage, QPainter, QColor;"
+        "from PySide6.QtSvg import QSvgRenderer; app = QGuiApplication([]);"
+        f"img = QImage({size}, {size}, QImage.Format_ARGB32); img.fill(QColor(0, 0, 0, 0));"
+        "p = QPainter(img); QSvgRenderer(sys.argv[1]).render(p); p.end();"
+        "sys.exit(0 if img.save(sys.argv[2]) else 1)"
+    )
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    subprocess.run([sys.executable, "-c", code, str(svg), str(png)], check=True, env=env)
+
+
+# --- the bundle ----------------------------------------------------------------------------------
+
+
+def build_bundle() -> float:
+    icon = find_icon()
+    if icon is None:
+        say("no icon in resources/icons yet: building without one")
+    env = dict(os.environ, ACCERT_ICON=str(icon) if icon else "")
+    start = time.perf_counter()
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "PyInstaller",
+            "--noconfirm",
+            "--log-level",
+            "WARN",
+            "--distpath",
+            str(DIST),
+            "--workpath",
+            str(WORK),
+            str(ROOT / "installer" / "accert.spec"),
+        ],
+        check=True,
+        env=env,
+        cwd=ROOT,
+    )
+    seconds = time.perf_counter() - start
+    say(f"bundle {BUNDLE.relative_to(ROOT)} built in {seconds:.0f} s, {size_mb(BUNDLE):.0f} MB")
+    return seconds
+
+
+def size_mb(folder: Path) -> float:
+    # Symbolic links (Qt's libraries on Linux) would count the same file twice.
+    files = [p for p in folder.rglob("*") if p.is_file() and not p.is_symlink()]
+    return sum(p.stat().st_size for p in files) / 1e6
+
+
+# --- the frozen self-test ------------------------------------------------------------------------
+
+
+def run_checked(args: list[str], what: str) -> None:
+    proc = subprocess.run(
+        args,
+        stdin=subprocess.DEVNULL,
+        timeout=SELFTEST_TIMEOUT_S,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise SystemExit(f"[build] FAILED: {what} exited {proc.returncode}")
+
+
+def start_time(args: list[str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(args, capture_output=True, check=True, timeout=120, cwd=ROOT)
+    return time.perf_counter() - start
+
+
+def smoke(bundle: Path) -> None:
+    """The frozen programs, as a user gets them, run their self-tests headless."""
+    cli, wizard = bundle / f"accert{EXE}", bundle / f"accert-wizard{EXE}"
+    say(f"frozen: {cli.name} selftest")
+    run_checked([str(cli), "selftest", "--verbose"], f"{cli.name} selftest")
+    report = WORK / "wizard-selftest.txt"
+    report.unlink(missing_ok=True)
+    say(f"frozen: {wizard.name} --selftest (offscreen window)")
+    code = subprocess.run(
+        [str(wizard), "--selftest", "--report", str(report)],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,  # printed from the report: a windowed .exe has no console
+        timeout=SELFTEST_TIMEOUT_S,
+        check=False,
+    ).returncode
+    verdict = report.read_text("utf-8") if report.exists() else "(no report written)\n"
+    sys.stdout.write(verdict)
+    if code != 0 or "PASSED" not in verdict.splitlines()[-1]:
+        raise SystemExit(f"[build] FAILED: {wizard.name} --selftest exited {code}")
+    # One run each, same machine: what a user waits for before the program answers.
+    frozen = start_time([str(cli), "--version"])
+    source = start_time([sys.executable, "-m", "app", "--version"])
+    say(
+        f"start time (accert --version, one run): frozen {frozen:.2f} s, "
+        f"from source {source:.2f} s; bundle {size_mb(bundle):.0f} MB"
+    )
+
+
+# --- the installer -------------------------------------------------------------------------------
+
+
+def find_iscc() -> Path:
+    found = shutil.which("ISCC") or shutil.which("iscc")
+    if found:
+        return Path(found)
+    for base in (os.environ.get("PROGRAMFILES(X86)"), os.environ.get("PROGRAMFILES")):
+        if base and (candidate := Path(base) / "Inno Setup 6" / "ISCC.exe").exists():
+            return candidate
+    raise SystemExit("[build] Inno Setup 6 (ISCC.exe) not found: install it, or add it to PATH.")
+
+
+def build_installer() -> Path:
+    if sys.platform != "win32":
+        raise SystemExit("[build] The installer is built on Windows (Inno Setup).")
+    icon = find_icon()
+    defines = [f"/DAppVersion={version()}", f"/DBundleDir={BUNDLE}", f"/DOutputDir={DIST}"]
+    if icon:
+        defines.append(f"/DIconFile={icon}")
+    subprocess.run([str(find_iscc()), *defines, str(ROOT / "installer" / "accert.iss")], check=True)
+    setup = DIST / f"accert-setup-{version()}.exe"
+    say(f"installer {setup} ({setup.stat().st_size / 1e6:.0f} MB)")
+    return setup
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--smoke", action="store_true", help="run the frozen self-tests")
+    parser.add_argument("--installer", action="store_true", help="build the Windows installer")
+    parser.add_argument(
+        "--skip-build", action="store_true", help="use the bundle already in dist/accert"
+    )
+    args = parser.parse_args(argv)
+    if not args.skip_build:
+        build_bundle()
+    elif not BUNDLE.is_dir():
+        raise SystemExit(f"[build] {BUNDLE} does not exist: build it first.")
+    if args.smoke:
+        smoke(BUNDLE)
+    if args.installer:
+        build_installer()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
