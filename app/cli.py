@@ -255,7 +255,12 @@ def _show_workspace(ws: Workspace) -> int:
     print(f"  Stage:    {s.stage.label}")
     print(f"  Subject:  {s.request.subject.common_name}")
     print(f"  Names:    {', '.join(s.request.all_sans())}")
-    print(f"  Key:      {s.request.key_type.label} ({s.key_origin}, encrypted at rest)")
+    where = {
+        "local": "made here, encrypted at rest",
+        "pfx": "from a PFX, encrypted at rest",
+        "device": "made on the device, never here",
+    }.get(s.key_origin, s.key_origin)
+    print(f"  Key:      {s.request.key_type.label} ({where})")
     if (ws.path / "request.csr").exists():
         summary = ws.csr_summary()
         print(f"  CSR:      {summary.subject}; key SHA-256 {summary.public_key_sha256}")
