@@ -1,0 +1,1 @@
+"""Know the estate: the inventory of devices and OVOC servers and what each one serves."""
