@@ -172,9 +172,9 @@ def find_iscc() -> Path:
     if found:
         return Path(found)
     for base in (os.environ.get("PROGRAMFILES(X86)"), os.environ.get("PROGRAMFILES")):
-        if base and (candidate := Path(base) / "Inno Setup 6" / "ISCC.exe").exists():
+        for candidate in sorted(Path(base).glob("Inno Setup */ISCC.exe")) if base else []:
             return candidate
-    raise SystemExit("[build] Inno Setup 6 (ISCC.exe) not found: install it, or add it to PATH.")
+    raise SystemExit("[build] Inno Setup (ISCC.exe) not found: install it, or add it to PATH.")
 
 
 def build_installer() -> Path:
