@@ -117,12 +117,9 @@ def _roots(paths: list[Path]) -> list[x509.Certificate]:
 
 
 def _line(row: ScanRow) -> str:
-    chain = "" if not row.reachable or row.chain_complete else f" [{row.chain_note}]"
     match = f" ({row.match.value})" if row.match.value else ""
     what = row.common_name if row.reachable else row.error
-    return (
-        f"{row.urgency.label.upper():<11} {row.address:<32} {row.status:<28} {what}{chain}{match}"
-    )
+    return f"{row.urgency.label.upper():<11} {row.address:<24} {what:<32} {row.status}{match}"
 
 
 def cmd_scan(args: argparse.Namespace) -> int:

@@ -64,7 +64,9 @@ class Target:
 
     @property
     def key(self) -> str:
-        return f"{self.kind.value}:{self.host.lower()}"
+        """Identity for merging: the name when given (several devices may sit behind one
+        address on different ports), else the host."""
+        return f"{self.kind.value}:{(self.name or self.host).lower()}"
 
     def saved_device(self) -> SavedDevice:
         """The deployment's device entry, so "renew these" can preselect this SBC."""

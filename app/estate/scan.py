@@ -268,6 +268,7 @@ def scan(
                 row = _unreachable(target, port, text, time.monotonic() - start, threshold)
             done.put((i, row))
 
+    chains.trusted_roots_for(x509.Name([]))  # load the trust store once, before the threads
     for _ in range(workers):
         threading.Thread(target=work, name="estate-scan", daemon=True).start()
     # Each port takes at most a connect and a handshake timeout; allow one extra round.
