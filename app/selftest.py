@@ -143,7 +143,8 @@ def _work_folder(keep: Path | None) -> Iterator[Path]:
         keep.mkdir(parents=True, exist_ok=True)
         yield keep
         return
-    with tempfile.TemporaryDirectory(prefix="accert-selftest-") as tmp:
+    # A file Windows still holds open must not turn a passed self-test into a crash.
+    with tempfile.TemporaryDirectory(prefix="accert-selftest-", ignore_cleanup_errors=True) as tmp:
         yield Path(tmp)
 
 

@@ -21,7 +21,18 @@ def _selftest(argv: list[str]) -> int:
     parser.add_argument("--no-gui", action="store_true", help="skip the offscreen window check")
     args = parser.parse_args(argv)
     os.environ["QT_QPA_PLATFORM"] = "offscreen"  # headless, whatever display there is
-    return run_and_report(gui=not args.no_gui, verbose=True, report=args.report)
+    try:
+        return run_and_report(gui=not args.no_gui, verbose=True, report=args.report)
+    except BaseException:
+        # Escaping, it would become PyInstaller's error dialog, and CI would wait on it forever.
+        import traceback
+
+        text = f"accert-wizard self-test CRASHED:\n{traceback.format_exc()}"
+        if args.report is not None:
+            args.report.write_text(text, encoding="utf-8")
+        if sys.stderr is not None:
+            sys.stderr.write(text)
+        return 2
 
 
 def _wizard() -> int:

@@ -62,3 +62,23 @@ def test_selftest_failure_is_one_verdict_line_and_a_nonzero_exit(tmp_path: Path)
 def test_selftest_is_listed_in_the_help() -> None:
     proc = accert("--help")
     assert proc.returncode == 0 and "selftest" in proc.stdout
+
+
+def test_wizard_program_selftest_flag_runs_headless_and_writes_its_verdict(tmp_path: Path) -> None:
+    # The windowed program's entry script, from source: on Windows it has no console, so the
+    # verdict must reach the --report file, and the exit code must say how it went.
+    report = tmp_path / "wizard.txt"
+    entry = ROOT / "installer" / "entry_wizard.py"
+    proc = subprocess.run(
+        [sys.executable, str(entry), "--selftest", "--report", str(report)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "QT_QPA_PLATFORM": "", "PYTHONPATH": str(ROOT)},
+        stdin=subprocess.DEVNULL,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    verdict = report.read_text("utf-8").splitlines()[-1]
+    assert "self-test PASSED" in verdict and "gui: " in verdict and "on offscreen" in verdict
