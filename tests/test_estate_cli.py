@@ -117,7 +117,7 @@ def test_renewal_column_before_and_after_import(
         root.write_bytes(test_ca.root_pem)
         args = ["scan", str(path), "--renewal", str(ws.path), "--ca", str(root)]
         assert main(args) == 0
-        assert capsys.readouterr().out.startswith("OK          127.0.0.1")
+        assert capsys.readouterr().out.startswith("OK          sbc1 ")
 
 
 def test_import_csv_from_excel_with_semicolons_and_show(

@@ -14,7 +14,13 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from app.estate.inventory import Kind, Target
 from app.estate.scan import Match, Renewal, ScanRow, Urgency, scan
 from app.fingerprints import cert_sha256, public_key_sha256
-from tests.fakes.tls_listeners import TlsListener, closed_port, issue, silent_listener
+from tests.fakes.tls_listeners import (
+    TlsListener,
+    closed_port,
+    issue,
+    silent_listener,
+    stop_all,
+)
 from tests.pki import TestCA, self_signed
 
 
@@ -76,8 +82,7 @@ def estate(
         silent.getsockname()[1],
     )
     silent.close()
-    for lis in listeners:
-        lis.stop()
+    stop_all(listeners)
 
 
 @pytest.fixture(scope="module")

@@ -117,9 +117,11 @@ def _roots(paths: list[Path]) -> list[x509.Certificate]:
 
 
 def _line(row: ScanRow) -> str:
+    start = f"{row.urgency.label.upper():<11} {row.target.label:<20} {row.address:<24}"
+    if not row.reachable:
+        return f"{start} {row.error}"
     match = f" ({row.match.value})" if row.match.value else ""
-    what = row.common_name if row.reachable else row.error
-    return f"{row.urgency.label.upper():<11} {row.address:<24} {what:<32} {row.status}{match}"
+    return f"{start} {row.common_name:<30} {row.status}{match}"
 
 
 def cmd_scan(args: argparse.Namespace) -> int:

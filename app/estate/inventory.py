@@ -54,6 +54,12 @@ class Target:
     site: str = ""
     notes: str = ""
 
+    def __post_init__(self) -> None:
+        # Callers (a GUI form, a script) may pass plain strings and lists.
+        object.__setattr__(self, "kind", Kind(self.kind))
+        object.__setattr__(self, "ports", tuple(self.ports))
+        object.__setattr__(self, "contexts", tuple(self.contexts))
+
     @property
     def label(self) -> str:
         return self.name or self.host

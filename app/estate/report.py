@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from app.atomic import atomic_write
+from app.checks import EXPIRY_WARNING_DAYS
 from app.estate.scan import Match, ScanRow, Urgency
 
 CSV_COLUMNS = (
@@ -99,6 +100,8 @@ th,td{border-bottom:1px solid #ddd;padding:5px 8px;text-align:left;vertical-alig
 th{background:#f4f4f4;position:sticky;top:0}
 td.status{font-weight:600}
 td.num{text-align:right;font-variant-numeric:tabular-nums}
+td.nowrap,td.num{white-space:nowrap}
+.pills{margin:8px 0}
 .small{font-size:12px;color:#555;word-break:break-all}
 svg text{font:11px "Segoe UI",Arial,sans-serif}
 @media print{th{position:static}}
@@ -154,6 +157,7 @@ def timeline_svg(rows: Sequence[ScanRow], now: dt.datetime, *, width: int = 960)
         year, mon = divmod(month.month - 1 + step, 12)
         month = month.replace(year=month.year + year, month=mon + 1)
     today = x(now)
+    limit = x(now + dt.timedelta(days=dated[0].threshold))
     return (
         f'<svg role="img" aria-label="Expiry timeline" width="100%" viewBox="0 0 {width} '
         f'{height}" xmlns="http://www.w3.org/2000/svg">'
@@ -161,7 +165,10 @@ def timeline_svg(rows: Sequence[ScanRow], now: dt.datetime, *, width: int = 960)
         + "".join(ticks)
         + f'<line x1="{today:.1f}" y1="{axis_y - 16}" x2="{today:.1f}" y2="{height}" '
         f'stroke="#1565c0" stroke-dasharray="3,3"/><text x="{today + 3:.1f}" y="{height - 2}" '
-        f'fill="#1565c0">today</text>' + "".join(dots) + "</svg>"
+        f'fill="#1565c0">today</text>'
+        f'<line x1="{limit:.1f}" y1="{axis_y - 16}" x2="{limit:.1f}" y2="{height}" '
+        f'stroke="#e65100" stroke-dasharray="3,3"/><text x="{limit + 3:.1f}" y="{height - 2}" '
+        f'fill="#e65100">+{dated[0].threshold} days</text>' + "".join(dots) + "</svg>"
     )
 
 
@@ -172,6 +179,7 @@ def to_html(
     now: dt.datetime | None = None,
 ) -> str:
     now = now or dt.datetime.now(dt.UTC)
+    threshold = rows[0].threshold if rows else EXPIRY_WARNING_DAYS
     counts = {u: sum(1 for r in rows if r.urgency is u) for u in Urgency}
     pills = "".join(
         f'<span class="pill" style="color:{COLOURS[u][0]};background:{COLOURS[u][1]}">'
@@ -191,7 +199,7 @@ def to_html(
             chain = "complete" if r.chain_complete else r.chain_note or "incomplete"
             cells = [
                 f'<td class="num">{r.days_left}</td>',
-                f"<td>{r.not_after:%Y-%m-%d}</td>" if r.not_after else "<td></td>",
+                f"<td class=nowrap>{r.not_after:%Y-%m-%d}</td>" if r.not_after else "<td></td>",
                 f"<td>{names}</td>",
                 f"<td class=small>{_e(r.issuer)}</td>",
                 f"<td>{_e(chain)}</td>",
@@ -213,7 +221,7 @@ def to_html(
         f"<title>{_e(title)}</title><style>{_CSS}</style></head><body>"
         f"<h1>{_e(title)}</h1><div class=meta>Scanned {now:%Y-%m-%d %H:%M} UTC · "
         f"{len({r.target.key for r in rows})} targets, {len(rows)} ports · "
-        f"warning threshold {rows[0].threshold if rows else 30} days</div>{pills}"
+        f"warning threshold {threshold} days</div><div class=pills>{pills}</div>"
         f"{timeline_svg(rows, now)}<table><thead><tr>"
         + "".join(f"<th>{_e(h)}</th>" for h in head)
         + "</tr></thead><tbody>"

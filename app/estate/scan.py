@@ -28,7 +28,7 @@ from app.fingerprints import cert_sha256, public_key_sha256
 from app.keys import describe
 from app.tls_probe import ServedChain, fetch_served_chain
 
-DEFAULT_WORKERS = 16
+DEFAULT_WORKERS = 32  # handshakes wait on the network, not the CPU
 DEFAULT_TIMEOUT = 8.0
 MAX_WORKERS = 128
 

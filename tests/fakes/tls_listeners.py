@@ -10,6 +10,7 @@ import datetime as dt
 import socket
 import ssl
 import threading
+import time
 from pathlib import Path
 from types import TracebackType
 
@@ -56,9 +57,14 @@ def issue(
 
 
 class TlsListener:
-    """Serves `chain_pem` (leaf first) with `key_pem` on 127.0.0.1 until stopped."""
+    """Serves `chain_pem` (leaf first) with `key_pem` on 127.0.0.1 until stopped.
 
-    def __init__(self, chain_pem: bytes, key_pem: bytes, folder: Path) -> None:
+    `delay` seconds pass before each handshake is answered, like a distant or busy device;
+    connections are then answered one after another, as one small device would.
+    """
+
+    def __init__(self, chain_pem: bytes, key_pem: bytes, folder: Path, delay: float = 0) -> None:
+        self.delay = delay
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "chain.pem").write_bytes(chain_pem)
         (folder / "key.pem").write_bytes(key_pem)
@@ -79,6 +85,8 @@ class TlsListener:
             except (TimeoutError, OSError):
                 continue
             conn.settimeout(2)
+            if self.delay:
+                time.sleep(self.delay)
             try:
                 with self.context.wrap_socket(conn, server_side=True):
                     self.handshakes += 1
@@ -86,9 +94,7 @@ class TlsListener:
                 conn.close()
 
     def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(2)
-        self.server.close()
+        stop_all([self])
 
     def __enter__(self) -> TlsListener:
         return self
@@ -97,6 +103,15 @@ class TlsListener:
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
+
+
+def stop_all(listeners: list[TlsListener]) -> None:
+    """Stop many at once: signal all, then wait (each notices within its 0.2 s poll)."""
+    for lis in listeners:
+        lis._stop.set()
+    for lis in listeners:
+        lis._thread.join(2)
+        lis.server.close()
 
 
 def closed_port() -> int:
