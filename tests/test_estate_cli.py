@@ -118,6 +118,11 @@ def test_renewal_column_before_and_after_import(
         args = ["scan", str(path), "--renewal", str(ws.path), "--ca", str(root)]
         assert main(args) == 0
         assert capsys.readouterr().out.startswith("OK          sbc1 ")
+    scans = [e for e in ws.read_log() if e.get("event") == "estate-scan"]
+    assert len(scans) == 3 and scans[0]["same_key_other_certificate"] == [
+        f"sbc1 127.0.0.1:{srv.port}"
+    ]
+    assert scans[-1]["serving_renewal"] == [f"sbc1 127.0.0.1:{srv.port}"]
 
 
 def test_import_csv_from_excel_with_semicolons_and_show(

@@ -12,7 +12,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from app.estate.inventory import Kind, Target
-from app.estate.scan import Match, Renewal, ScanRow, Urgency, scan
+from app.estate.scan import Match, Renewal, ScanRow, Urgency, renew_these, scan
 from app.fingerprints import cert_sha256, public_key_sha256
 from tests.fakes.tls_listeners import (
     TlsListener,
@@ -200,3 +200,15 @@ def test_days_are_counted_from_the_given_time(estate: Estate) -> None:
     later = dt.datetime.now(dt.UTC) + dt.timedelta(days=190)
     (row,) = scan(fine, timeout=2, now=later, extra_roots=estate.roots)
     assert row.days_left == 10 and row.urgency is Urgency.EXPIRING
+
+
+def test_renew_these_gives_each_sbc_once_and_the_ovoc_servers(
+    scanned: tuple[list[ScanRow], float, list[ScanRow]],
+) -> None:
+    rows = scanned[0]
+    picked = [r for r in rows if r.urgency <= Urgency.EXPIRING]
+    ovoc = ScanRow(Target("ovoc.example.com", kind=Kind.OVOC), 443, reachable=False)
+    devices, ovocs = renew_these([*picked, *picked, ovoc])
+    assert [d.name for d in devices] == ["expired", "expiring"]
+    assert devices[0].contexts == (0,) and devices[0].user == "Admin"
+    assert [t.host for t in ovocs] == ["ovoc.example.com"]

@@ -20,6 +20,7 @@ from app.estate.scan import (
     Renewal,
     ScanRow,
     Urgency,
+    log_to_workspace,
     renewal_from_workspace,
     scan,
 )
@@ -149,6 +150,8 @@ def cmd_scan(args: argparse.Namespace) -> int:
     )
     for row in rows:
         print(_line(row))
+    if args.renewal:
+        log_to_workspace(args.renewal, rows)
     if args.csv:
         _err(f"CSV written to {write_csv(rows, args.csv)}")
     if args.html:

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
+from typing import TYPE_CHECKING
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
@@ -23,10 +24,13 @@ from app import chain as chains
 from app.checks import EXPIRY_WARNING_DAYS, cn_of
 from app.csr import sans_of
 from app.errors import AccertError
-from app.estate.inventory import Inventory, Target
+from app.estate.inventory import Inventory, Kind, Target
 from app.fingerprints import cert_sha256, public_key_sha256
 from app.keys import describe
 from app.tls_probe import ServedChain, fetch_served_chain
+
+if TYPE_CHECKING:
+    from app.mediant.devices import SavedDevice
 
 DEFAULT_WORKERS = 32  # handshakes wait on the network, not the CPU
 DEFAULT_TIMEOUT = 8.0
@@ -320,3 +324,36 @@ def renewal_from_workspace(path: object) -> tuple[Renewal, list[x509.Certificate
 
 def worst(rows: Iterable[ScanRow]) -> Urgency:
     return min((r.urgency for r in rows), default=Urgency.OK)
+
+
+def renew_these(rows: Iterable[ScanRow]) -> tuple[list[SavedDevice], list[Target]]:
+    """The dashboard's "renew these": the SBCs as the deployment's device entries (once
+    each, whatever ports were selected) and the OVOC servers, in the order given."""
+    devices: dict[str, SavedDevice] = {}
+    ovocs: dict[str, Target] = {}
+    for row in rows:
+        t = row.target
+        if t.kind is Kind.SBC:
+            devices.setdefault(t.key, t.saved_device())
+        else:
+            ovocs.setdefault(t.key, t)
+    return list(devices.values()), list(ovocs.values())
+
+
+def log_to_workspace(path: object, rows: Sequence[ScanRow]) -> None:
+    """Note in the renewal's log which ports already serve it and which still do not."""
+    from pathlib import Path
+
+    from app.workspace import Workspace
+
+    def where(match: Match) -> list[str]:
+        return [f"{r.target.label} {r.address}" for r in rows if r.match is match]
+
+    Workspace.open(Path(str(path))).log(
+        "estate-scan",
+        ports=len(rows),
+        serving_renewal=where(Match.CERTIFICATE),
+        same_key_other_certificate=where(Match.SAME_KEY),
+        still_old=where(Match.OTHER),
+        unreachable=[f"{r.target.label} {r.address}" for r in rows if not r.reachable],
+    )
