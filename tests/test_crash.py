@@ -14,7 +14,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
@@ -23,8 +23,10 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.serialization import pkcs12
 
 from app.fingerprints import public_key_sha256
+from app.tls_probe import fetch_served_chain
 from app.workspace import CSR_FILE, KEY_FILE, STATE_FILE, Stage, Workspace
 from tests.conftest import TEST_PASSPHRASE
+from tests.fakes.mediant_sim import MediantSim
 from tests.pki import TestCA
 
 REPO = Path(__file__).resolve().parent.parent
@@ -57,13 +59,20 @@ def _kill_after(args: Sequence[str], env: dict[str, str], delay: float) -> bool:
 def _kill_when(args: Sequence[str], env: dict[str, str], folder: Path, pattern: str) -> bool:
     """Start the command and SIGKILL it as soon as `folder` holds a new match of `pattern`."""
     before = set(folder.glob(pattern)) if folder.exists() else set()
+    return _kill_once(
+        args, env, lambda: folder.exists() and bool(set(folder.glob(pattern)) - before)
+    )
+
+
+def _kill_once(args: Sequence[str], env: dict[str, str], seen: Callable[[], bool]) -> bool:
+    """Start the command and SIGKILL it the moment `seen()` is true; False if it ended first."""
     child = subprocess.Popen(
         args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, cwd=REPO
     )
     deadline = time.monotonic() + 60
     try:
         while child.poll() is None and time.monotonic() < deadline:
-            if folder.exists() and set(folder.glob(pattern)) - before:
+            if seen():
                 child.send_signal(signal.SIGKILL)
                 child.wait(timeout=10)
                 return True
@@ -217,3 +226,38 @@ def test_killed_during_export(
     pfx = next((ws / "out").glob("*.pfx"))
     loaded = pkcs12.load_pkcs12(pfx.read_bytes(), b"Crash-Test-Pfx-1")
     assert loaded.key is not None and public_key_sha256(loaded.key.public_key()) == key_id
+
+
+# A full deployment to one device makes 9 REST calls; kill after the k-th reached the device.
+DEPLOY_POINTS = [1, 2, 3, 4, 5, 7, 8, 9]
+
+
+@pytest.mark.parametrize("calls", DEPLOY_POINTS)
+def test_killed_during_deployment(
+    tmp_path: Path, env: dict[str, str], templates: tuple[Path, Path, Path, Path], calls: int
+) -> None:
+    """Killed while talking to a device: the renewal opens, and deploying again completes."""
+    _, template, _, _ = templates
+    key_id = _assert_key_matches_csr(template)
+    ws = tmp_path / "ws"
+    shutil.copytree(template, ws)
+    material = Workspace.open(ws).deploy_material()
+    with MediantSim() as sim:
+        env = dict(env, SBC_PW=sim.password)
+        fingerprint = fetch_served_chain("127.0.0.1", sim.port).leaf_sha256
+        deploy = _command("deploy-sbc", ws, "--host", sim.host_port, "--user", sim.user,
+                          "--password-env", "SBC_PW", "--context", "1",
+                          "--fingerprint", f"SHA256:{fingerprint}",
+                          "--verify-port", str(sim.context_port(1)))  # fmt: skip
+        assert _kill_once(deploy, env, lambda: len(sim.calls) >= calls), "it ended first"
+        assert Workspace.open(ws).state.stage in (Stage.ISSUED, Stage.DEPLOYED)
+        assert _assert_key_matches_csr(ws) == key_id
+        # The device holds the old or the new certificate, each with its own key.
+        assert sim.saved[1].key_matches_cert()
+        again = _run(deploy, env)
+        assert again.returncode == 0, again.stderr
+        assert sim.saved[1].cert_pem == material.cert_pem and sim.saved[1].key_matches_cert()
+        served = fetch_served_chain("127.0.0.1", sim.context_port(1)).leaf_sha256
+        assert served == material.leaf_sha256
+        record = Workspace.open(ws).state.deployments[-1]
+        assert record["ok"] is True
