@@ -33,7 +33,7 @@ class StartChoice(StrEnum):
     NEW = "new"  # a new renewal: names first
     RESUME = "resume"  # continue an unfinished renewal where it stopped
     PFX = "pfx"  # a PFX someone already has: straight to export
-    RESPONSE = "response"  # a CA response for a renewal that waits for it
+    RESPONSE = "response"  # a CA response: the waiting renewal that holds its key is found
 
 
 @dataclass(frozen=True)
@@ -127,7 +127,9 @@ def after_start(choice: StartChoice, stage: Stage | None) -> Page:
         raise ValueError(f"the start choice {choice.value} needs an opened renewal")
     if choice is StartChoice.RESUME:
         return resume_page(stage)
-    return Page.EXPORT  # a PFX or a matching CA response: the certificate is imported
+    if choice is StartChoice.RESPONSE:
+        return Page.RESPONSE  # the renewal that holds the key, with the files shown and judged
+    return Page.EXPORT  # a PFX: key and certificate are both in it
 
 
 def next_page(

@@ -39,9 +39,9 @@ def test_resume_enters_at_the_first_unfinished_page(stage: Stage, page: Page) ->
     assert needs is None or stage.at_least(needs)
 
 
-def test_a_pfx_or_matching_response_goes_straight_to_export() -> None:
+def test_a_pfx_goes_straight_to_export_and_a_response_to_its_check() -> None:
     assert flow.after_start(StartChoice.PFX, Stage.ISSUED) is Page.EXPORT
-    assert flow.after_start(StartChoice.RESPONSE, Stage.ISSUED) is Page.EXPORT
+    assert flow.after_start(StartChoice.RESPONSE, Stage.REQUESTED) is Page.RESPONSE
     with pytest.raises(ValueError):
         flow.after_start(StartChoice.RESUME, None)
 

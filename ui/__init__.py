@@ -1,0 +1,1 @@
+"""The Qt wizard: thin pages over the engine in app/."""

@@ -1,0 +1,96 @@
+"""The contract every page keeps: read widgets into the renewal, say if complete, show errors."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtGui import QFont, QFontDatabase
+from PySide6.QtWidgets import QLabel, QWidget, QWizardPage
+
+from app import flow
+from app.errors import AccertError
+from app.flow import Page
+from ui.feedback import Message
+from ui.session import Session
+from ui.tasks import Task, TaskRunner
+
+if TYPE_CHECKING:
+    from ui.wizard import RenewalWizard
+
+
+class BasePage(QWizardPage):
+    page_id: Page
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        step = flow.step(self.page_id)
+        self.setTitle(step.title)
+        self.setSubTitle(step.subtitle)
+        self.setObjectName(f"page-{self.page_id.name.lower()}")
+        self.message = Message(self)
+
+    # --- what pages use ----------------------------------------------------------------------
+
+    def wiz(self) -> RenewalWizard:
+        from ui.wizard import RenewalWizard
+
+        w = self.wizard()
+        assert isinstance(w, RenewalWizard)
+        return w
+
+    @property
+    def session(self) -> Session:
+        return self.wiz().session
+
+    @property
+    def tasks(self) -> TaskRunner:
+        return self.wiz().tasks
+
+    def run(self, name: str, fn: Any, *args: Any, **kwargs: Any) -> Task:
+        """Slow work off the GUI thread; an AccertError lands in this page's message."""
+        kwargs.setdefault("on_error", self.show_error)
+        return self.tasks.run(name, fn, *args, **kwargs)
+
+    def show_error(self, exc: AccertError) -> None:
+        self.message.show_error(exc)
+        self.completeChanged.emit()
+
+    def unsaved(self) -> str | None:
+        """What closing the window now would lose, in words; None when nothing."""
+        return None
+
+    # --- QWizard's hooks -----------------------------------------------------------------------
+
+    def nextId(self) -> int:
+        nxt = flow.next_page(self.page_id, self.session.stage, self.session.choice)
+        return -1 if nxt is None else int(nxt)
+
+    def leave(self) -> bool:
+        """Pages override: save what the page holds; False (with a message) to stay."""
+        return True
+
+    def validatePage(self) -> bool:
+        if not self.leave():
+            return False
+        nxt = self.nextId()
+        # Back on the next page is refused by marking this page a commit page (Qt's own way).
+        self.setCommitPage(nxt != -1 and not flow.can_go_back(Page(nxt)))
+        return True
+
+
+def mono_font() -> QFont:
+    font = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
+    return font
+
+
+def heading(text: str) -> QLabel:
+    label = QLabel(text)
+    label.setObjectName("heading")
+    return label
+
+
+def note(text: str) -> QLabel:
+    label = QLabel(text)
+    label.setObjectName("note")
+    label.setWordWrap(True)
+    return label

@@ -1,0 +1,134 @@
+"""How the wizard speaks: messages inline on the page, one dialog for the unexpected."""
+
+from __future__ import annotations
+
+import datetime as dt
+import platform
+import sys
+import traceback
+from types import TracebackType
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QLabel,
+    QPlainTextEdit,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.errors import AccertError
+from app.paths import log_dir
+from app.redact import redact
+
+CRASH_LOG = "wizard-errors.log"
+
+
+class Message(QLabel):
+    """A message on the page: error (with its fix), warning, or success. Hidden when empty."""
+
+    KINDS = ("error", "warning", "ok", "info")
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWordWrap(True)
+        self.setTextFormat(Qt.TextFormat.PlainText)
+        self.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.setObjectName("message")
+        self.hide()
+
+    def show_message(self, kind: str, text: str) -> None:
+        assert kind in self.KINDS
+        self.setProperty("kind", kind)
+        self.setText(text)
+        self.style().unpolish(self)
+        self.style().polish(self)
+        self.setVisible(bool(text))
+
+    def show_error(self, exc: AccertError) -> None:
+        self.show_message("error", f"{exc.message}\n{exc.hint}".strip())
+
+    def clear_message(self) -> None:
+        self.setText("")
+        self.hide()
+
+
+def log_unexpected(exc: BaseException, details: str) -> str:
+    """Write the redacted details to the user's log folder; return the file name."""
+    path = log_dir() / CRASH_LOG
+    stamp = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    with path.open("a", encoding="utf-8") as f:
+        f.write(f"--- {stamp} {type(exc).__name__}\n{redact(details)}\n")
+    return str(path)
+
+
+def describe(exc: BaseException, details: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        ours = version("accert")
+    except PackageNotFoundError:
+        ours = "source checkout"
+    head = (
+        f"accert {ours}, Python {platform.python_version()}, "
+        f"{platform.system()} {platform.release()}\n"
+    )
+    return redact(head + (details or "".join(traceback.format_exception(exc))))
+
+
+class UnexpectedDialog(QDialog):
+    """One dialog with the details to copy; the program keeps running."""
+
+    def __init__(self, exc: BaseException, details: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("unexpected")
+        self.setWindowTitle("accert — unexpected error")
+        text = describe(exc, details)
+        try:
+            where = log_unexpected(exc, details)
+        except OSError:
+            where = ""
+        layout = QVBoxLayout(self)
+        intro = QLabel(
+            "Something went wrong that accert did not expect. Your renewal folder is safe: "
+            "every step is saved as it completes.\n\nPlease copy the details below into your "
+            "report." + (f" They are also in {where}." if where else "")
+        )
+        intro.setWordWrap(True)
+        layout.addWidget(intro)
+        self.details = QPlainTextEdit(text)
+        self.details.setReadOnly(True)
+        self.details.setObjectName("mono")
+        layout.addWidget(self.details)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        copy = buttons.addButton("&Copy details", QDialogButtonBox.ButtonRole.ActionRole)
+        copy.clicked.connect(lambda: QGuiApplication.clipboard().setText(text))
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+        self.resize(640, 420)
+
+
+_open_dialogs: list[UnexpectedDialog] = []
+
+
+def show_unexpected(exc: BaseException, details: str = "", parent: QWidget | None = None) -> None:
+    """Show the dialog without blocking (tests and event loops keep running)."""
+    dialog = UnexpectedDialog(exc, details, parent)
+    _open_dialogs.append(dialog)
+    dialog.finished.connect(lambda _r: _open_dialogs.remove(dialog))
+    dialog.open()
+
+
+def install_excepthook() -> None:
+    """An exception escaping a slot on the GUI thread shows the dialog instead of vanishing."""
+
+    def hook(kind: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
+        details = "".join(traceback.format_exception(kind, exc, tb))
+        if isinstance(exc, KeyboardInterrupt):
+            sys.__excepthook__(kind, exc, tb)
+            return
+        show_unexpected(exc, details)
+
+    sys.excepthook = hook

@@ -1,0 +1,47 @@
+"""Start the wizard: `python main.py`, or the installed `accert-wizard` GUI entry point."""
+
+from __future__ import annotations
+
+import sys
+
+from PySide6.QtWidgets import QApplication
+
+from ui import look
+from ui.feedback import install_excepthook
+from ui.tasks import Pool
+from ui.wizard import RenewalWizard
+
+
+def application(argv: list[str] | None = None) -> QApplication:
+    """The QApplication, made once with our name, icon and style sheet."""
+    existing = QApplication.instance()
+    if isinstance(existing, QApplication):
+        app = existing
+    else:
+        app = QApplication(argv if argv is not None else sys.argv)
+    app.setApplicationName("accert")
+    app.setApplicationDisplayName("accert")
+    app.setOrganizationName("accert")
+    app.setDesktopFileName("accert")
+    app.setWindowIcon(look.app_icon())
+    if look.STYLE not in app.styleSheet():
+        app.setStyleSheet(app.styleSheet() + look.STYLE)
+    return app
+
+
+def create_window(pool: Pool | None = None) -> RenewalWizard:
+    """The wizard window, not shown yet (the self-test and the tests use this)."""
+    application()
+    return RenewalWizard(pool)
+
+
+def main(argv: list[str] | None = None) -> int:
+    app = application(argv)
+    install_excepthook()
+    window = create_window()
+    window.show()
+    return int(app.exec())
+
+
+if __name__ == "__main__":
+    sys.exit(main())

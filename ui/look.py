@@ -1,0 +1,90 @@
+"""Icon, logo and style sheet: the few things that make the window look like a product."""
+
+from __future__ import annotations
+
+import functools
+
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QGuiApplication, QIcon, QPainter, QPixmap
+from PySide6.QtSvg import QSvgRenderer
+
+from app.paths import resources_dir
+
+ICON_SIZES = (16, 24, 32, 48, 64, 128, 256)
+
+
+def icon_path(name: str = "accert.svg") -> str:
+    return str(resources_dir() / "icons" / name)
+
+
+@functools.cache
+def app_icon() -> QIcon:
+    """The PNG sizes drawn for each size (crisp at 16 px), the SVG for anything larger."""
+    icon = QIcon()
+    folder = resources_dir() / "icons"
+    for size in ICON_SIZES:
+        png = folder / f"accert-{size}.png"
+        if png.exists():
+            icon.addFile(str(png), QSize(size, size))
+    if icon.isNull():
+        icon.addFile(icon_path())
+    return icon
+
+
+def render_svg(size: int, device_pixel_ratio: float = 1.0) -> QPixmap:
+    renderer = QSvgRenderer(icon_path())
+    px = round(size * device_pixel_ratio)
+    pixmap = QPixmap(px, px)
+    pixmap.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(pixmap)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    renderer.render(painter)
+    painter.end()
+    pixmap.setDevicePixelRatio(device_pixel_ratio)
+    return pixmap
+
+
+def logo_pixmap(size: int) -> QPixmap:
+    screen = QGuiApplication.primaryScreen()
+    ratio = screen.devicePixelRatio() if screen else 1.0
+    return render_svg(scaled(size), ratio)
+
+
+def scaled(pixels: int) -> int:
+    """Sizes in 'pixels at 96 DPI' grown with the font, so 200 % text still fits."""
+    from PySide6.QtGui import QFontMetrics
+    from PySide6.QtWidgets import QApplication
+
+    font = QApplication.font()
+    height = QFontMetrics(font).height()
+    return round(pixels * max(1.0, height / 16))
+
+
+STYLE = """
+QLabel#message[kind="error"] {
+    color: #a4161a; background: #fdecea; border: 1px solid #f5c2c0;
+    border-radius: 4px; padding: 6px 8px;
+}
+QLabel#message[kind="warning"] {
+    color: #7a4b00; background: #fff4e0; border: 1px solid #f3d19c;
+    border-radius: 4px; padding: 6px 8px;
+}
+QLabel#message[kind="ok"] {
+    color: #1b5e20; background: #e9f6ec; border: 1px solid #b7dfc0;
+    border-radius: 4px; padding: 6px 8px;
+}
+QLabel#message[kind="info"] {
+    color: #1d3b63; background: #eef4fb; border: 1px solid #c7d9ef;
+    border-radius: 4px; padding: 6px 8px;
+}
+QLabel#note { color: #5f6b7a; }
+QFrame#dropzone {
+    border: 2px dashed #8aa6cf; border-radius: 8px; background: #f6f9fe; min-height: 3em;
+}
+QFrame#dropzone[hover="true"] { border-color: #1f6fd1; background: #e3eefc; }
+QPlainTextEdit#mono { background: #fbfcfe; }
+QProgressBar[score="1"]::chunk { background: #d9480f; }
+QProgressBar[score="2"]::chunk { background: #f08c00; }
+QProgressBar[score="3"]::chunk { background: #74b816; }
+QProgressBar[score="4"]::chunk { background: #2b8a3e; }
+"""

@@ -1,0 +1,234 @@
+"""Key and CSR: made in the background, then shown with Copy, Save and what to do next."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app import key_passphrase, passwords
+from app.atomic import atomic_write
+from app.csr import CsrSummary
+from app.errors import AccertError, InputError
+from app.flow import Page
+from app.redact import register_secret
+from app.workspace import Stage
+from ui.base import BasePage, mono_font, note
+from ui.feedback import Message
+
+
+def passphrase_needed() -> bool:
+    """No credential store and no passphrase given: the GUI asks (a terminal prompt would hang)."""
+    return not passwords.keyring_available() and not os.environ.get(key_passphrase.ENV_VAR)
+
+
+class CsrPage(BasePage):
+    page_id = Page.CSR
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.summary: CsrSummary | None = None
+        self.task = None
+        layout = QVBoxLayout(self)
+
+        # Only without a credential store (Linux without a keyring): the key's passphrase.
+        self.pass_box = QWidget()
+        pass_form = QFormLayout(self.pass_box)
+        pass_form.setContentsMargins(0, 0, 0, 0)
+        self.pass1 = QLineEdit()
+        self.pass1.setEchoMode(QLineEdit.EchoMode.Password)
+        self.pass2 = QLineEdit()
+        self.pass2.setEchoMode(QLineEdit.EchoMode.Password)
+        pass_form.addRow(
+            note(
+                "This computer has no credential store to keep the key's passphrase. Choose "
+                f"one ({key_passphrase.MIN_LENGTH}+ characters); you will need it to resume."
+            )
+        )
+        pass_form.addRow("&Passphrase:", self.pass1)
+        pass_form.addRow("&Again:", self.pass2)
+        self.make = QPushButton("&Generate key and CSR")
+        self.make.clicked.connect(self.generate)
+        pass_form.addRow(self.make)
+        layout.addWidget(self.pass_box)
+
+        self.busy = QProgressBar()
+        self.busy.setRange(0, 0)  # an indicator that moves while the worker runs
+        self.busy.setTextVisible(False)
+        self.status = QLabel()
+        self.status.setObjectName("status")
+        layout.addWidget(self.status)
+        layout.addWidget(self.busy)
+
+        self.result = QWidget()
+        r = QVBoxLayout(self.result)
+        r.setContentsMargins(0, 0, 0, 0)
+        self.next_steps = Message()
+        r.addWidget(self.next_steps)
+        self.fields = QFormLayout()
+        self.f_subject = self._value()
+        self.f_names = self._value()
+        self.f_key = self._value()
+        self.f_fp = self._value()
+        self.fields.addRow("Subject:", self.f_subject)
+        self.fields.addRow("Names (SAN):", self.f_names)
+        self.fields.addRow("Key, signature:", self.f_key)
+        self.fields.addRow("Key SHA-256:", self.f_fp)
+        r.addLayout(self.fields)
+        self.pem = QPlainTextEdit()
+        self.pem.setReadOnly(True)
+        self.pem.setObjectName("mono")
+        self.pem.setFont(mono_font())
+        self.pem.setMinimumHeight(140)
+        r.addWidget(self.pem, 1)
+        buttons = QHBoxLayout()
+        self.copy = QPushButton("&Copy CSR")
+        self.copy.clicked.connect(self.copy_csr)
+        self.save = QPushButton("&Save CSR as…")
+        self.save.clicked.connect(self._save_dialog)
+        buttons.addWidget(self.copy)
+        buttons.addWidget(self.save)
+        buttons.addStretch(1)
+        r.addLayout(buttons)
+        self.where = note("")
+        r.addWidget(self.where)
+        layout.addWidget(self.result, 1)
+
+        self.retry = QPushButton("&Try again")
+        self.retry.clicked.connect(self.generate)
+        layout.addWidget(self.message)
+        layout.addWidget(self.retry)
+        self._show_state("idle")
+
+    @staticmethod
+    def _value() -> QLabel:
+        label = QLabel()
+        label.setWordWrap(True)
+        label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        return label
+
+    def _show_state(self, state: str) -> None:
+        self.pass_box.setVisible(state == "passphrase")
+        self.busy.setVisible(state == "busy")
+        self.status.setVisible(state == "busy")
+        self.result.setVisible(state == "done")
+        self.retry.setVisible(state == "error")
+
+    def initializePage(self) -> None:
+        self.message.clear_message()
+        ws = self.session.require()
+        if ws.state.stage.at_least(Stage.REQUESTED):
+            self.show_csr(ws.csr_summary())
+        elif passphrase_needed():
+            self._show_state("passphrase")
+            self.pass1.setFocus()
+        else:
+            self.generate()
+
+    def generate(self) -> None:
+        if self.pass_box.isVisible() and not self._take_passphrase():
+            return
+        ws = self.session.require()
+        self.message.clear_message()
+        self.summary = None
+        self._show_state("busy")
+        self.status.setText(f"Generating the {ws.state.request.key_type.label} key…")
+        self.task = self.run(
+            "Generating the key and CSR",
+            ws.generate,
+            progress=True,
+            on_progress=self.status.setText,
+            on_done=self.show_csr,
+            on_error=self._failed,
+        )
+        self.completeChanged.emit()
+
+    def _take_passphrase(self) -> bool:
+        one, two = self.pass1.text(), self.pass2.text()
+        if len(one) < key_passphrase.MIN_LENGTH:
+            self.message.show_error(
+                InputError(
+                    f"The passphrase is shorter than {key_passphrase.MIN_LENGTH} characters.",
+                    "A few words make a long passphrase that is easy to type.",
+                )
+            )
+            return False
+        if one != two:
+            self.message.show_error(InputError("The two passphrases differ.", "Type it again."))
+            return False
+        register_secret(one)
+        os.environ[key_passphrase.ENV_VAR] = one  # read by the engine for this renewal's key
+        return True
+
+    def _failed(self, exc: AccertError) -> None:
+        self._show_state("error")
+        self.show_error(exc)
+
+    def show_csr(self, summary: CsrSummary) -> None:
+        ws = self.session.require()
+        self.summary = summary
+        self.f_subject.setText(summary.subject)
+        self.f_names.setText(", ".join(summary.sans))
+        self.f_key.setText(f"{summary.key}, {summary.signature}")
+        self.f_fp.setText(summary.public_key_sha256)
+        self.pem.setPlainText(ws.csr_pem.decode("ascii"))
+        self.next_steps.show_message(
+            "ok",
+            "Your CSR is ready. Copy it (or save it) and paste it into your CA's order form. "
+            "When the CA sends the certificate, click Next, or close accert and come back later: "
+            "this renewal is saved and waits for you under Continue a renewal.",
+        )
+        self.where.setText(f"Renewal folder: {ws.path}")
+        self._show_state("done")
+        self.completeChanged.emit()
+
+    def copy_csr(self) -> None:
+        QGuiApplication.clipboard().setText(self.pem.toPlainText())
+        self.message.show_message("ok", "The CSR is on the clipboard.")
+
+    def _save_dialog(self) -> None:
+        ws = self.session.require()
+        name, _ = QFileDialog.getSaveFileName(
+            self,
+            "Save the CSR",
+            str(Path.home() / f"{ws.stem}.csr"),
+            "Certificate request (*.csr);;All files (*)",
+        )
+        if name:
+            self.save_to(Path(name))
+
+    def save_to(self, path: Path) -> None:
+        ws = self.session.require()
+        try:
+            atomic_write(path, ws.csr_pem, secret=False)
+        except OSError as exc:
+            self.message.show_message(
+                "error", f"Cannot write {path}: {exc.strerror}.\nChoose another folder."
+            )
+            return
+        ws.log("csr-saved", file=str(path))
+        self.message.show_message("ok", f"Saved {path}.")
+
+    def isComplete(self) -> bool:
+        return self.summary is not None
+
+    def unsaved(self) -> str | None:
+        if self.task is not None and self.task.running:
+            return (
+                "The key is still being generated (it is finished and saved before accert exits)."
+            )
+        return None

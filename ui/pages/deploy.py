@@ -1,0 +1,243 @@
+"""Deploy: the exact steps to put the certificate on SBCs/gateways and OVOC, with the files.
+
+The automatic deployments (app/mediant, app/ovoc) run from the command line today; this page
+gives the same files and the manual steps of those engines, so the wizard never guesses.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QUrl
+from PySide6.QtGui import QDesktopServices, QGuiApplication
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QTabWidget,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.flow import Page
+from app.material import DeployMaterial
+from app.workspace import Workspace
+from ui.base import BasePage, note
+
+FIRMWARES = (("7.2 or later (TLS Contexts page)", "7.40"), ("6.x (Certificates page)", "6.60"))
+
+
+def exported_device_files(ws: Workspace) -> dict[str, Path] | None:
+    """The newest export that holds the key and certificate as PEM: the SBC steps use it."""
+    stem = ws.stem
+    for record in reversed(ws.state.exports):
+        folder = Path(record["folder"])
+        names = set(record.get("files", ()))
+        if f"{stem}.key" in names and f"{stem}.crt" in names:
+            files = {"key": folder / f"{stem}.key", "certificate": folder / f"{stem}.crt"}
+            n = 1
+            for extra in (f"{stem}-chain.crt", f"{stem}-root.crt"):
+                if extra in names:
+                    files[f"ca{n}"] = folder / extra
+                    n += 1
+            if all(p.exists() for p in files.values()):
+                return files
+    return None
+
+
+def write_device_files(ws: Workspace) -> dict[str, Path]:
+    """Runs in the pool: the PEM files the device's web page takes, key included."""
+    from app.mediant.manual import write_manual_files
+
+    material: DeployMaterial = ws.deploy_material()
+    folder = ws.path / "device-files"
+    files = write_manual_files(material, folder, include_key=bool(material.key_pem))
+    ws.log("mediant.manual", folder=str(folder), files=[p.name for p in files.values()])
+    return files
+
+
+def _steps_html(steps: list[str]) -> str:
+    from html import escape
+
+    items = "".join(f"<li style='margin-bottom:6px'>{escape(s)}</li>" for s in steps)
+    return f"<ol>{items}</ol>"
+
+
+class StepsView(QWidget):
+    """A numbered list of steps with Copy and Open folder."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.steps: list[str] = []
+        self.folder: Path | None = None
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.view = QTextBrowser()
+        self.view.setOpenLinks(False)
+        layout.addWidget(self.view, 1)
+        row = QHBoxLayout()
+        self.copy = QPushButton("Cop&y steps")
+        self.copy.clicked.connect(
+            lambda: QGuiApplication.clipboard().setText(
+                "\n".join(f"{n}. {s}" for n, s in enumerate(self.steps, 1))
+            )
+        )
+        self.open = QPushButton("Open the files' fol&der")
+        self.open.clicked.connect(
+            lambda: self.folder and QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.folder)))
+        )
+        row.addWidget(self.copy)
+        row.addWidget(self.open)
+        row.addStretch(1)
+        layout.addLayout(row)
+        self.show_steps([], None)
+
+    def show_steps(self, steps: list[str], folder: Path | None) -> None:
+        self.steps, self.folder = steps, folder
+        self.view.setHtml(_steps_html(steps))
+        self.copy.setEnabled(bool(steps))
+        self.open.setEnabled(folder is not None)
+
+
+class DeployPage(BasePage):
+    page_id = Page.DEPLOY
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        layout = QVBoxLayout(self)
+        self.tabs = QTabWidget()
+        layout.addWidget(self.tabs, 1)
+
+        sbc = QWidget()
+        s = QVBoxLayout(sbc)
+        row = QHBoxLayout()
+        fw_label = QLabel("&Firmware:")
+        self.firmware = QComboBox()
+        for label, value in FIRMWARES:
+            self.firmware.addItem(label, value)
+        fw_label.setBuddy(self.firmware)
+        self.firmware.currentIndexChanged.connect(lambda *_: self.show_sbc())
+        self.context = QComboBox()
+        for n in range(0, 10):
+            self.context.addItem(
+                f"TLS context {n}" + (" (default, web server)" if n == 0 else ""), n
+            )
+        self.context.currentIndexChanged.connect(lambda *_: self.show_sbc())
+        self.write_files = QPushButton("&Write the device files")
+        self.write_files.clicked.connect(self.prepare_device_files)
+        row.addWidget(fw_label)
+        row.addWidget(self.firmware)
+        row.addWidget(self.context)
+        row.addStretch(1)
+        row.addWidget(self.write_files)
+        s.addLayout(row)
+        self.sbc_steps = StepsView()
+        s.addWidget(self.sbc_steps, 1)
+        s.addWidget(
+            note(
+                "Many devices at once, with INI backup and a check of the served certificate: "
+                "accert deploy-sbc RENEWAL --devices devices.json"
+            )
+        )
+        self.tabs.addTab(sbc, "&SBC / gateway")
+
+        ovoc = QWidget()
+        o = QVBoxLayout(ovoc)
+        row = QHBoxLayout()
+        prof_label = QLabel("OVOC &version:")
+        self.profile = QComboBox()
+        prof_label.setBuddy(self.profile)
+        self.prepare_ovoc = QPushButton("&Prepare the OVOC files")
+        self.prepare_ovoc.clicked.connect(self.prepare_ovoc_files)
+        row.addWidget(prof_label)
+        row.addWidget(self.profile)
+        row.addStretch(1)
+        row.addWidget(self.prepare_ovoc)
+        o.addLayout(row)
+        self.ovoc_steps = StepsView()
+        o.addWidget(self.ovoc_steps, 1)
+        o.addWidget(
+            note(
+                "Or let accert log in, upload, run the import and check OVOC's new certificate: "
+                "accert deploy-ovoc RENEWAL --host OVOC"
+            )
+        )
+        self.tabs.addTab(ovoc, "&OVOC")
+        layout.addWidget(self.message)
+        self.device_files: dict[str, Path] | None = None
+
+    def initializePage(self) -> None:
+        from app.ovoc.profile import DEFAULT_PROFILE, available_profiles, load_profile
+
+        self.message.clear_message()
+        self.profile.clear()
+        for name in available_profiles():
+            try:
+                title = load_profile(name).title
+            except Exception:  # a broken user-edited profile: listed by name, fails on use
+                title = name
+            self.profile.addItem(title, name)
+        self.profile.setCurrentIndex(max(self.profile.findData(DEFAULT_PROFILE), 0))
+        self.device_files = exported_device_files(self.session.require())
+        self.show_sbc()
+        self.ovoc_steps.show_steps([], None)
+
+    def show_sbc(self) -> None:
+        from app.mediant.manual import manual_steps
+
+        ws = self.session.workspace
+        if ws is None:
+            return
+        files = self.device_files
+        if files is None:
+            self.sbc_steps.show_steps(
+                [
+                    "Export with the 'AudioCodes SBC / gateway (PEM)' preset on the previous "
+                    "page, or click 'Write the device files', to get the files these steps use."
+                ],
+                None,
+            )
+            return
+        steps = manual_steps(self.firmware.currentData(), files, int(self.context.currentData()))
+        if "key" in files:
+            steps.append(
+                f"Delete {files['key']} once the device shows the key as OK: it is the "
+                "unencrypted private key (the renewal folder keeps an encrypted copy)."
+            )
+        self.sbc_steps.show_steps(steps, files["certificate"].parent)
+
+    def prepare_device_files(self) -> None:
+        ws = self.session.require()
+        self.write_files.setEnabled(False)
+        self.run("Writing the device files", write_device_files, ws, on_done=self._device_files)
+
+    def _device_files(self, files: dict[str, Path]) -> None:
+        self.write_files.setEnabled(True)
+        self.device_files = files
+        self.show_sbc()
+
+    def prepare_ovoc_files(self) -> None:
+        from app.ovoc.glue import prepare_manual
+        from app.ovoc.profile import load_profile
+
+        ws = self.session.require()
+        name = str(self.profile.currentData())
+        self.prepare_ovoc.setEnabled(False)
+
+        def work() -> tuple[list[Any], list[str]]:
+            return prepare_manual(ws, load_profile(name))
+
+        self.run("Writing the OVOC files", work, on_done=self._ovoc_files, on_error=self._failed)
+
+    def _failed(self, exc: Any) -> None:
+        self.prepare_ovoc.setEnabled(True)
+        self.write_files.setEnabled(True)
+        self.show_error(exc)
+
+    def _ovoc_files(self, result: tuple[list[Any], list[str]]) -> None:
+        files, steps = result
+        self.prepare_ovoc.setEnabled(True)
+        self.ovoc_steps.show_steps(steps, files[0].path.parent if files else None)

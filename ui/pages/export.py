@@ -1,0 +1,238 @@
+"""Export: presets for each system, the PFX profile, a password, the folder, Open folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QUrl
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QCheckBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QRadioButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app import flow
+from app.export import NEEDS_PASSWORD, PRESETS, Artifact, ExportOptions, ExportResult
+from app.flow import Page
+from app.workspace import Stage
+from ui.base import BasePage, note
+from ui.feedback import Message
+
+LEGACY_NOTE = (
+    "Choose legacy (3DES, SHA-1) for Windows Server 2016 and older, Java 8 and older "
+    "appliances: they report a wrong password on modern files. Otherwise keep modern (AES-256)."
+)
+
+
+def artifacts_for(preset: str, legacy: bool) -> frozenset[Artifact]:
+    """The preset's files, with the chosen PFX profile (Everything writes both)."""
+    arts = PRESETS[preset].artifacts
+    if preset != "everything" and Artifact.PFX in arts and legacy:
+        arts = (arts - {Artifact.PFX}) | {Artifact.PFX_LEGACY}
+    return arts
+
+
+class ExportPage(BasePage):
+    page_id = Page.EXPORT
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.task = None
+        layout = QVBoxLayout(self)
+
+        presets = QGroupBox("&Format")
+        p = QVBoxLayout(presets)
+        self.presets = QButtonGroup(self)
+        self.preset_buttons: dict[str, QRadioButton] = {}
+        for n, (name, preset) in enumerate(PRESETS.items()):
+            button = QRadioButton(preset.label)
+            button.setToolTip(preset.description)
+            self.presets.addButton(button, n)
+            self.preset_buttons[name] = button
+            p.addWidget(button)
+        self.preset_note = note("")
+        self.preset_note.setObjectName("note")
+        p.addWidget(self.preset_note)
+        self.preset_buttons["audiocodes"].setChecked(True)
+        self.presets.idToggled.connect(lambda *_: self._changed())
+        layout.addWidget(presets)
+
+        self.pfx_box = QGroupBox("PFX &profile")
+        x = QVBoxLayout(self.pfx_box)
+        row = QHBoxLayout()
+        self.modern = QRadioButton("&Modern (AES-256)")
+        self.legacy = QRadioButton("Le&gacy (3DES)")
+        self.modern.setChecked(True)
+        row.addWidget(self.modern)
+        row.addWidget(self.legacy)
+        row.addStretch(1)
+        x.addLayout(row)
+        x.addWidget(note(LEGACY_NOTE))
+        layout.addWidget(self.pfx_box)
+
+        self.pass_box = QGroupBox("Pass&word for the PFX / JKS")
+        f = QFormLayout(self.pass_box)
+        self.pass1 = QLineEdit()
+        self.pass1.setEchoMode(QLineEdit.EchoMode.Password)
+        self.pass2 = QLineEdit()
+        self.pass2.setEchoMode(QLineEdit.EchoMode.Password)
+        self.strength = QProgressBar()
+        self.strength.setRange(0, 4)
+        self.strength.setTextVisible(False)
+        self.strength.setMaximumHeight(8)
+        self.strength_hint = QLabel()
+        self.strength_hint.setObjectName("note")
+        f.addRow("Password:", self.pass1)
+        f.addRow("Confirm:", self.pass2)
+        f.addRow("", self.strength)
+        f.addRow("", self.strength_hint)
+        self.pass1.textChanged.connect(lambda *_: self._changed())
+        self.pass2.textChanged.connect(lambda *_: self._changed())
+        layout.addWidget(self.pass_box)
+
+        folder_row = QHBoxLayout()
+        folder_label = QLabel("Save &in:")
+        self.folder = QLineEdit()
+        folder_label.setBuddy(self.folder)
+        browse = QPushButton("Bro&wse…")
+        browse.clicked.connect(self._browse)
+        folder_row.addWidget(folder_label)
+        folder_row.addWidget(self.folder, 1)
+        folder_row.addWidget(browse)
+        layout.addLayout(folder_row)
+        self.overwrite = QCheckBox("Replace files of the same name in that folder")
+        layout.addWidget(self.overwrite)
+
+        action_row = QHBoxLayout()
+        self.export_button = QPushButton("&Export")
+        self.export_button.clicked.connect(self.export)
+        self.open_folder = QPushButton("&Open folder")
+        self.open_folder.clicked.connect(self._open_folder)
+        self.open_folder.setEnabled(False)
+        action_row.addWidget(self.export_button)
+        action_row.addWidget(self.open_folder)
+        action_row.addStretch(1)
+        layout.addLayout(action_row)
+        self.busy = QProgressBar()
+        self.busy.setRange(0, 0)
+        self.busy.setTextVisible(False)
+        self.busy.hide()
+        layout.addWidget(self.busy)
+        self.result = Message()
+        layout.addWidget(self.result)
+        layout.addWidget(self.message)
+        layout.addStretch(1)
+
+    def initializePage(self) -> None:
+        ws = self.session.require()
+        self.folder.setText(str(ws.exports_dir))
+        self.result.clear_message()
+        self.message.clear_message()
+        self.open_folder.setEnabled(ws.exports_dir.is_dir())
+        self._changed()
+
+    def preset(self) -> str:
+        for name, button in self.preset_buttons.items():
+            if button.isChecked():
+                return name
+        return "audiocodes"
+
+    def options(self) -> ExportOptions:
+        arts = artifacts_for(self.preset(), self.legacy.isChecked())
+        password = self.pass1.text() if arts & NEEDS_PASSWORD else None
+        return ExportOptions(arts, password=password, overwrite=self.overwrite.isChecked())
+
+    def _changed(self) -> None:
+        name = self.preset()
+        arts = PRESETS[name].artifacts
+        self.preset_note.setText(PRESETS[name].description)
+        has_pfx = bool(arts & {Artifact.PFX, Artifact.PFX_LEGACY})
+        self.pfx_box.setVisible(has_pfx and name != "everything")
+        needs_password = bool(arts & NEEDS_PASSWORD)
+        self.pass_box.setVisible(needs_password)
+        score, hint = flow.password_strength(self.pass1.text())
+        self.strength.setValue(score)
+        self.strength.setProperty("score", score)
+        self.strength.style().polish(self.strength)
+        if self.pass2.text() and self.pass1.text() != self.pass2.text():
+            hint = "The two passwords differ."
+        self.strength_hint.setText(hint)
+        self.export_button.setEnabled(self.ready_to_export())
+
+    def ready_to_export(self) -> bool:
+        if self.task is not None and self.task.running:
+            return False
+        if PRESETS[self.preset()].artifacts & NEEDS_PASSWORD:
+            return bool(self.pass1.text()) and self.pass1.text() == self.pass2.text()
+        return True
+
+    def _browse(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Export into", self.folder.text())
+        if folder:
+            self.folder.setText(folder)
+
+    def export(self) -> None:
+        ws = self.session.require()
+        folder = Path(self.folder.text().strip() or ws.exports_dir)
+        self.message.clear_message()
+        self.result.clear_message()
+        self.busy.show()
+        self.task = self.run(
+            "Writing the export",
+            ws.export,
+            folder,
+            self.options(),
+            on_done=self._exported,
+            on_error=self._failed,
+        )
+        self._changed()
+
+    def _failed(self, exc: object) -> None:
+        self.busy.hide()
+        self._changed()
+        assert isinstance(exc, Exception)
+        self.show_error(exc)  # type: ignore[arg-type]
+
+    def _exported(self, result: ExportResult) -> None:
+        self.busy.hide()
+        self.session.exports.append(result)
+        lines = [f"Written to {result.folder}:"]
+        for f in result.files:
+            lines.append(f"  {f.path.name} — {f.description}")
+        lines.append("Checked after writing:")
+        lines += [f"  ✔ {c}" for c in result.checks]
+        if any(f.secret and f.artifact is Artifact.KEY for f in result.files):
+            lines.append("The .key file is the unencrypted private key: upload it, then delete it.")
+        self.result.show_message("ok", "\n".join(lines))
+        self.open_folder.setEnabled(True)
+        self.pass1.clear()
+        self.pass2.clear()
+        self._changed()
+        self.completeChanged.emit()
+
+    def _open_folder(self) -> None:
+        QDesktopServices.openUrl(QUrl.fromLocalFile(self.folder.text()))
+
+    def isComplete(self) -> bool:
+        stage = self.session.stage
+        return (
+            stage is not None
+            and stage.at_least(Stage.EXPORTED)
+            and not (self.task is not None and self.task.running)
+        )
+
+    def unsaved(self) -> str | None:
+        if self.task is not None and self.task.running:
+            return "Files are being exported."
+        return None

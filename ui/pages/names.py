@@ -1,0 +1,332 @@
+"""Names and organisation: what goes into the request, validated as the user types."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtGui import QKeyEvent
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QCompleter,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLayout,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app import flow
+from app.errors import AccertError
+from app.flow import Page
+from app.names import bare_domain, countries, san_error
+from app.request import FieldError, KeyType, RequestSpec, Subject, require_valid, validate
+from app.workspace import Workspace
+from ui.base import BasePage, note
+from ui.feedback import Message
+
+FIELDS = (
+    "common_name",
+    "sans",
+    "organization",
+    "organizational_unit",
+    "locality",
+    "state",
+    "country",
+    "email",
+)
+
+
+class _EnterAdds(QObject):
+    """Enter in the 'add a name' box adds the name instead of pressing Next."""
+
+    def __init__(self, page: NamesPage) -> None:
+        super().__init__(page)
+        self.page = page
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if (
+            event.type() == QEvent.Type.KeyPress
+            and isinstance(event, QKeyEvent)
+            and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+            and self.page.san_input.text().strip()
+        ):
+            self.page.add_san()
+            return True
+        return False
+
+
+class NamesPage(BasePage):
+    page_id = Page.NAMES
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.touched: set[str] = set()
+        self.errors: dict[str, Message] = {f: Message() for f in FIELDS}
+        form = QFormLayout()
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+
+        self.cn = QLineEdit()
+        self.cn.setPlaceholderText("*.example.com or sbc.example.com")
+        self.bare = QCheckBox()
+        self.bare.setChecked(True)
+        self.bare.hide()
+        self._row(
+            form,
+            "Common &name (CN):",
+            "common_name",
+            self.cn,
+            self.cn,
+            self.bare,
+            note(
+                "A wildcard (*.example.com) covers one level of names (sbc1.example.com) but "
+                "not example.com itself: tick the box to include it."
+            ),
+        )
+
+        self.san_list = QListWidget()
+        self.san_list.setMaximumHeight(110)
+        self.san_list.itemChanged.connect(lambda *_: self._edited("sans"))
+        self.san_input = QLineEdit()
+        self.san_input.setPlaceholderText("Another name or IP address, then Enter")
+        self.san_input.installEventFilter(_EnterAdds(self))
+        add = QPushButton("&Add")
+        add.clicked.connect(self.add_san)
+        remove = QPushButton("&Remove")
+        remove.clicked.connect(self.remove_san)
+        san_row = QHBoxLayout()
+        san_row.addWidget(self.san_input, 1)
+        san_row.addWidget(add)
+        san_row.addWidget(remove)
+        self._row(form, "Other names (SAN&s):", "sans", self.san_input, san_row, self.san_list)
+
+        self.org = QLineEdit()
+        self._row(form, "&Organisation (O):", "organization", self.org)
+        self.ou = QLineEdit()
+        self._row(form, "Organisational &unit (OU):", "organizational_unit", self.ou)
+        self.locality = QLineEdit()
+        self._row(form, "&City / locality (L):", "locality", self.locality)
+        self.state = QLineEdit()
+        self._row(form, "S&tate / county (ST):", "state", self.state)
+        self.country = QComboBox()
+        self.country.setEditable(True)
+        self.country.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+        self.country.addItem("", "")
+        for code, name in sorted(countries().items(), key=lambda kv: kv[1]):
+            self.country.addItem(f"{name} ({code})", code)
+        completer = self.country.completer()
+        if completer is not None:
+            completer.setFilterMode(Qt.MatchFlag.MatchContains)
+            completer.setCompletionMode(QCompleter.CompletionMode.PopupCompletion)
+        self._row(form, "Countr&y (C):", "country", self.country)
+        self.email = QLineEdit()
+        self.email.setPlaceholderText("optional")
+        self._row(form, "&E-mail:", "email", self.email)
+
+        self.key_type = QComboBox()
+        for kt in KeyType:
+            self.key_type.addItem(kt.label, kt.value)
+        self.key_note = note("")
+        self.key_type.currentIndexChanged.connect(self._key_changed)
+        key_label = QLabel("&Key type:")
+        key_label.setBuddy(self.key_type)
+        key_box = QVBoxLayout()
+        key_box.addWidget(self.key_type)
+        key_box.addWidget(self.key_note)
+        form.addRow(key_label, key_box)
+
+        self.locked = Message()
+        outer = QVBoxLayout(self)
+        outer.addWidget(self.locked)
+        outer.addLayout(form)
+        outer.addWidget(self.message)
+        outer.addStretch(1)
+
+        for field, widget in (
+            ("common_name", self.cn),
+            ("organization", self.org),
+            ("organizational_unit", self.ou),
+            ("locality", self.locality),
+            ("state", self.state),
+            ("email", self.email),
+        ):
+            widget.textEdited.connect(lambda _t, f=field: self._edited(f))
+        self.cn.textChanged.connect(self._cn_changed)
+        self.bare.toggled.connect(lambda *_: self._edited("sans"))
+        self.country.editTextChanged.connect(lambda *_: self._edited("country"))
+        self.country.currentIndexChanged.connect(lambda *_: self._edited("country"))
+        self._key_changed()
+
+    def _row(
+        self, form: QFormLayout, text: str, field: str, buddy: QWidget, *items: QWidget | QLayout
+    ) -> None:
+        label = QLabel(text)
+        label.setBuddy(buddy)
+        box = QVBoxLayout()
+        box.setSpacing(2)
+        for item in items or (buddy,):
+            if isinstance(item, QWidget):
+                box.addWidget(item)
+            else:
+                box.addLayout(item)
+        box.addWidget(self.errors[field])
+        form.addRow(label, box)
+
+    # --- reading and showing ----------------------------------------------------------------
+
+    def initializePage(self) -> None:
+        ws = self.session.workspace
+        self.touched.clear()
+        self.message.clear_message()
+        if ws is not None:
+            self.load(ws.state.request)
+        else:
+            self.load(RequestSpec(flow.default_subject()))
+        editable = flow.names_editable(self.session.stage)
+        for w in (self.cn, self.bare, self.san_list, self.san_input, self.org, self.ou):
+            w.setEnabled(editable)
+        for w in (self.locality, self.state, self.country, self.email, self.key_type):
+            w.setEnabled(editable)
+        if editable:
+            self.locked.clear_message()
+            self.cn.setFocus()
+        else:
+            self.locked.show_message(
+                "info",
+                "The key and CSR exist, so these names can no longer change. Start a new "
+                "renewal for different names.",
+            )
+        self._refresh_errors()
+
+    def load(self, spec: RequestSpec) -> None:
+        s = spec.subject
+        self.cn.setText(s.common_name)
+        self.bare.setChecked(spec.include_bare_domain)
+        self.san_list.clear()
+        for name in spec.sans:
+            self._add_item(name)
+        self.org.setText(s.organization)
+        self.ou.setText(s.organizational_unit)
+        self.locality.setText(s.locality)
+        self.state.setText(s.state)
+        index = self.country.findData(s.country.upper()) if s.country else 0
+        self.country.setCurrentIndex(max(index, 0))
+        self.email.setText(s.email)
+        self.key_type.setCurrentIndex(max(self.key_type.findData(spec.key_type.value), 0))
+
+    def country_code(self) -> str:
+        text = self.country.currentText().strip()
+        index = self.country.findText(text, Qt.MatchFlag.MatchFixedString)
+        if index >= 0:
+            return str(self.country.itemData(index))
+        if text.endswith(")") and "(" in text:
+            return text.rsplit("(", 1)[1].rstrip(")").strip()
+        return text  # a typed code: validated like any other
+
+    def spec(self) -> RequestSpec:
+        sans = tuple(
+            item.text().strip()
+            for item in (self.san_list.item(i) for i in range(self.san_list.count()))
+            if item is not None and item.text().strip()
+        )
+        return RequestSpec(
+            Subject(
+                common_name=self.cn.text(),
+                organization=self.org.text(),
+                organizational_unit=self.ou.text(),
+                locality=self.locality.text(),
+                state=self.state.text(),
+                country=self.country_code(),
+                email=self.email.text(),
+            ),
+            sans,
+            KeyType(self.key_type.currentData()),
+            include_bare_domain=self.bare.isChecked(),
+        )
+
+    def field_errors(self) -> list[FieldError]:
+        return validate(self.spec())
+
+    def _edited(self, field: str) -> None:
+        self.touched.add(field)
+        self._refresh_errors()
+
+    def _refresh_errors(self) -> None:
+        by_field: dict[str, list[str]] = {}
+        for e in self.field_errors():
+            by_field.setdefault(e.field, []).append(e.message)
+        for field, label in self.errors.items():
+            text = "\n".join(by_field.get(field, []))
+            if text and (field in self.touched or field != "common_name"):
+                label.show_message("error", text)
+            else:
+                label.clear_message()
+        self.completeChanged.emit()
+
+    def isComplete(self) -> bool:
+        return not self.field_errors()
+
+    def _cn_changed(self, text: str) -> None:
+        bare = bare_domain(text.strip())
+        self.bare.setVisible(bare is not None)
+        if bare:
+            self.bare.setText(f"Also include the bare domain {bare}")
+
+    def _key_changed(self) -> None:
+        self.key_note.setText(KeyType(self.key_type.currentData()).note)
+
+    # --- the SAN list -------------------------------------------------------------------------
+
+    def _add_item(self, name: str) -> None:
+        item = QListWidgetItem(name)
+        item.setFlags(item.flags() | Qt.ItemFlag.ItemIsEditable)
+        self.san_list.addItem(item)
+
+    def add_san(self) -> None:
+        names = [n for n in self.san_input.text().replace(",", " ").split() if n]
+        for name in names:
+            problem = san_error(name)
+            if problem:
+                self.errors["sans"].show_message("error", problem)
+                return
+        for name in names:
+            self._add_item(name)
+        self.san_input.clear()
+        self._edited("sans")
+
+    def remove_san(self) -> None:
+        for item in self.san_list.selectedItems():
+            self.san_list.takeItem(self.san_list.row(item))
+        self._edited("sans")
+
+    # --- leaving: the renewal is created (or updated) here -----------------------------------
+
+    def unsaved(self) -> str | None:
+        ws = self.session.workspace
+        if not self.isComplete() and not self.touched:
+            return None
+        if ws is None and self.cn.text().strip():
+            return "The names you entered are not saved yet."
+        if ws is not None and flow.names_editable(ws.state.stage) and self._changed_from(ws):
+            return "Your changes to the names are not saved yet."
+        return None
+
+    def _changed_from(self, ws: Workspace) -> bool:
+        spec = self.spec()
+        return bool(validate(spec)) or require_valid(spec) != ws.state.request
+
+    def leave(self) -> bool:
+        ws = self.session.workspace
+        try:
+            if ws is None:
+                self.session.workspace = Workspace.create(self.spec())
+            elif flow.names_editable(ws.state.stage) and self._changed_from(ws):
+                ws.update_request(self.spec())
+        except AccertError as exc:
+            self.show_error(exc)
+            return False
+        return True

@@ -1,0 +1,310 @@
+"""The CA's response: drop, browse or paste; the chain as a tree and a plain verdict."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QFrame,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+    QWizard,
+)
+
+from app.ca_response import PasswordNeeded, Source
+from app.certinfo import CertInfo
+from app.errors import AccertError, InputError
+from app.flow import Page
+from app.response_check import ImportOutcome
+from ui.base import BasePage, mono_font
+from ui.feedback import Message
+
+ROLE_NAMES = {
+    "leaf": "Your certificate",
+    "intermediate": "Intermediate CA",
+    "root": "Root CA",
+    "other": "Not in the chain",
+}
+
+
+class DropZone(QFrame):
+    """Files dropped here (certificates, bundles, a ZIP, a PFX) go to the page."""
+
+    def __init__(self, page: ResponsePage) -> None:
+        super().__init__()
+        self.page = page
+        self.setObjectName("dropzone")
+        self.setAcceptDrops(True)
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        layout = QHBoxLayout(self)
+        label = QLabel(
+            "Drop the CA's files here: certificate, bundle, ZIP, .p7b or PFX, all at once."
+        )
+        label.setWordWrap(True)
+        label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        layout.addWidget(label, 1)
+        browse = QPushButton("&Browse…")
+        browse.clicked.connect(page.browse)
+        layout.addWidget(browse)
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if event.mimeData().hasUrls():
+            self.setProperty("hover", True)
+            self.style().polish(self)
+            event.acceptProposedAction()
+
+    def dragLeaveEvent(self, event: object) -> None:
+        self.setProperty("hover", False)
+        self.style().polish(self)
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        self.setProperty("hover", False)
+        self.style().polish(self)
+        paths = [Path(u.toLocalFile()) for u in event.mimeData().urls() if u.isLocalFile()]
+        event.acceptProposedAction()
+        self.page.add_files(paths)
+
+
+class ResponsePage(BasePage):
+    page_id = Page.RESPONSE
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.task = None
+        layout = QVBoxLayout(self)
+        layout.addWidget(DropZone(self))
+
+        paste_row = QHBoxLayout()
+        self.paste = QPlainTextEdit()
+        self.paste.setPlaceholderText(
+            "…or paste the certificate text here (-----BEGIN CERTIFICATE----- …)"
+        )
+        self.paste.setFont(mono_font())
+        self.paste.setMaximumHeight(70)
+        self.paste.setTabChangesFocus(True)
+        use = QPushButton("&Use pasted text")
+        use.clicked.connect(self.use_pasted)
+        paste_row.addWidget(self.paste, 1)
+        paste_row.addWidget(use)
+        layout.addLayout(paste_row)
+
+        added_row = QHBoxLayout()
+        self.added = QLabel()
+        self.added.setWordWrap(True)
+        self.clear = QPushButton("C&lear")
+        self.clear.clicked.connect(self.clear_sources)
+        added_row.addWidget(self.added, 1)
+        added_row.addWidget(self.clear)
+        layout.addLayout(added_row)
+
+        pass_row = QHBoxLayout()
+        self.password = QLineEdit()
+        self.password.setEchoMode(QLineEdit.EchoMode.Password)
+        self.password.setPlaceholderText("Password of the PFX")
+        self.password.returnPressed.connect(self.analyse)
+        self.pass_ok = QPushButton("&Open PFX")
+        self.pass_ok.clicked.connect(self.analyse)
+        pass_row.addWidget(self.password, 1)
+        pass_row.addWidget(self.pass_ok)
+        self.pass_widget = QWidget()
+        self.pass_widget.setLayout(pass_row)
+        self.pass_widget.hide()
+        layout.addWidget(self.pass_widget)
+
+        self.verdict = Message()
+        self.verdict.setObjectName("verdict")
+        layout.addWidget(self.verdict)
+        self.tree = QTreeWidget()
+        self.tree.setHeaderLabels(["Certificate", "Role", "Valid from", "Valid until", "Left"])
+        self.tree.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        for col in range(1, 5):
+            self.tree.header().setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
+        self.tree.setMinimumHeight(110)
+        layout.addWidget(self.tree, 1)
+        self.details = Message()
+        self.details.setObjectName("details")
+        layout.addWidget(self.details)
+        fetch_row = QHBoxLayout()
+        self.fetch = QPushButton("&Fetch missing certificate from the CA")
+        self.fetch.clicked.connect(lambda: self.analyse(fetch_missing=True))
+        self.fetch.hide()
+        fetch_row.addWidget(self.fetch)
+        fetch_row.addStretch(1)
+        layout.addLayout(fetch_row)
+        layout.addWidget(self.message)
+        self.setButtonText(QWizard.WizardButton.NextButton, "&Import >")
+
+    # --- adding sources -----------------------------------------------------------------------
+
+    def initializePage(self) -> None:
+        self.paste.clear()
+        self.password.clear()
+        self.pass_widget.hide()
+        self._show_sources()
+        if self.session.sources:
+            self.analyse()  # files picked on the Start page
+        else:
+            self._show_outcome(None)
+
+    def browse(self) -> None:
+        names, _ = QFileDialog.getOpenFileNames(
+            self,
+            "The files your CA sent",
+            "",
+            "Certificates (*.crt *.cer *.pem *.der *.p7b *.p7c *.zip *.pfx *.p12 *.txt);;"
+            "All files (*)",
+        )
+        self.add_files([Path(n) for n in names])
+
+    def add_files(self, paths: list[Path]) -> None:
+        sources: list[Source] = []
+        for path in paths:
+            try:
+                sources.append(Source(path.name, path.read_bytes()))
+            except OSError as exc:
+                self.show_error(InputError(f"Cannot read {path}: {exc.strerror}.", ""))
+                return
+        self.add_sources(sources)
+
+    def use_pasted(self) -> None:
+        text = self.paste.toPlainText().strip()
+        if not text:
+            self.show_error(InputError("Nothing is pasted.", "Paste the certificate text first."))
+            return
+        self.add_sources([Source("pasted text", text.encode("utf-8"))])
+        self.paste.clear()
+
+    def add_sources(self, sources: list[Source]) -> None:
+        if not sources:
+            return
+        self.session.sources.extend(sources)
+        self._show_sources()
+        self.analyse()
+
+    def clear_sources(self) -> None:
+        self.session.sources.clear()
+        self.pass_widget.hide()
+        self._show_sources()
+        self._show_outcome(None)
+
+    def _show_sources(self) -> None:
+        names = [s.name for s in self.session.sources]
+        self.added.setText("Added: " + ", ".join(names) if names else "No files added yet.")
+        self.clear.setEnabled(bool(names))
+
+    # --- analysing ----------------------------------------------------------------------------
+
+    def analyse(self, fetch_missing: bool = False) -> None:
+        ws = self.session.require()
+        password = self.password.text() if self.pass_widget.isVisible() else None
+        sources = [
+            Source(s.name, s.data, password)
+            if password and not s.data.lstrip().startswith(b"-----")
+            else s
+            for s in self.session.sources
+        ]
+        self.session.sources[:] = sources
+        self.message.clear_message()
+        self.session.outcome = None
+        self.verdict.show_message(
+            "info", "Fetching from the CA…" if fetch_missing else "Checking the files…"
+        )
+        if self.task is not None:
+            self.task.cancel()
+        self.task = self.run(
+            "Checking the CA's response",
+            lambda: ws.analyse_response(list(sources), fetch_missing=fetch_missing),
+            on_done=self._show_outcome,
+            on_error=self._failed,
+        )
+        self.completeChanged.emit()
+
+    def _failed(self, exc: AccertError) -> None:
+        self._show_outcome(None)
+        if isinstance(exc, PasswordNeeded):
+            self.pass_widget.show()
+            self.password.setFocus()
+        self.show_error(exc)
+
+    def _show_outcome(self, outcome: ImportOutcome | None) -> None:
+        self.session.outcome = outcome
+        self.tree.clear()
+        self.fetch.hide()
+        if outcome is None:
+            self.verdict.clear_message()
+            self.details.clear_message()
+            self.completeChanged.emit()
+            return
+        kind = "ok" if outcome.acceptable and outcome.complete else "warning"
+        if not outcome.acceptable:
+            kind = "error"
+        self.verdict.show_message(kind, outcome.verdict())
+        parent: QTreeWidget | QTreeWidgetItem = self.tree
+        for info in reversed(outcome.chain):  # root at the top, as Windows shows a path
+            item = self._item(info)
+            if isinstance(parent, QTreeWidget):
+                parent.addTopLevelItem(item)
+            else:
+                parent.addChild(item)
+            parent = item
+        for info in outcome.others:
+            self.tree.addTopLevelItem(self._item(info))
+        self.tree.expandAll()
+        lines = [f"✖ {p}" for p in outcome.problems]
+        lines += [f"⚠ {w}" for w in outcome.warnings]
+        lines += [f"ℹ {n}" for n in outcome.notes]
+        if lines:
+            self.details.show_message("error" if outcome.problems else "info", "\n".join(lines))
+        else:
+            self.details.clear_message()
+        self.fetch.setVisible(bool(outcome.aia_url) and not outcome.complete)
+        self.completeChanged.emit()
+
+    @staticmethod
+    def _item(info: CertInfo) -> QTreeWidgetItem:
+        left = f"{info.days_left} days" if info.days_left >= 0 else "EXPIRED"
+        item = QTreeWidgetItem(
+            [
+                info.common_name,
+                ROLE_NAMES.get(info.role, info.role),
+                f"{info.not_before:%Y-%m-%d}",
+                f"{info.not_after:%Y-%m-%d}",
+                left,
+            ]
+        )
+        item.setToolTip(0, "\n".join(info.lines()))
+        return item
+
+    # --- leaving: the response is kept and the renewal moves on ------------------------------
+
+    def isComplete(self) -> bool:
+        return self.session.outcome is not None and self.session.outcome.acceptable
+
+    def unsaved(self) -> str | None:
+        if self.isComplete():
+            return "The certificate you loaded is not imported yet (click Import to keep it)."
+        return None
+
+    def leave(self) -> bool:
+        ws = self.session.require()
+        outcome = self.session.outcome
+        assert outcome is not None
+        try:
+            ws.accept_response(outcome, list(self.session.sources))
+        except AccertError as exc:
+            self.show_error(exc)
+            return False
+        self.session.outcome = None
+        self.session.sources.clear()
+        return True

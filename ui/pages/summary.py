@@ -1,0 +1,81 @@
+"""Summary: what was produced and deployed, and where the files and the log are."""
+
+from __future__ import annotations
+
+from html import escape
+
+from PySide6.QtCore import QUrl
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import QHBoxLayout, QPushButton, QTextBrowser, QVBoxLayout, QWidget
+
+from app.flow import Page
+from app.workspace import Workspace
+from ui.base import BasePage
+
+
+def summary_html(ws: Workspace) -> str:
+    s = ws.state
+    rows = [
+        ("Certificate", s.request.subject.common_name),
+        ("Names", ", ".join(s.request.all_sans())),
+        ("Step reached", s.stage.label),
+    ]
+    if s.leaf_not_after:
+        rows.append(("Valid until", s.leaf_not_after[:10]))
+    if s.leaf_sha256:
+        rows.append(("SHA-256", s.leaf_sha256))
+    rows += [("Renewal folder", str(ws.path)), ("Log", str(ws.log_path))]
+    table = "".join(
+        f"<tr><td style='padding-right:12px'><b>{escape(k)}</b></td><td>{escape(v)}</td></tr>"
+        for k, v in rows
+    )
+    parts = [f"<table>{table}</table>"]
+    if s.exports:
+        parts.append("<h4>Exported</h4><ul>")
+        for e in s.exports:
+            files = ", ".join(e.get("files", ()))
+            parts.append(f"<li>{escape(e.get('folder', ''))}: {escape(files)}</li>")
+        parts.append("</ul>")
+    if s.deployments:
+        parts.append("<h4>Deployed</h4><ul>")
+        for d in s.deployments:
+            what = d.get("target") or d.get("device") or d.get("kind", "")
+            ok = "done" if d.get("ok") else f"failed: {d.get('error', '')}"
+            parts.append(f"<li>{escape(str(d.get('kind', '')))} {escape(str(what))}: {ok}</li>")
+        parts.append("</ul>")
+    else:
+        parts.append(
+            "<p>Nothing was deployed from accert. Follow the steps on the Deploy page, or run "
+            "<code>accert deploy-sbc</code> / <code>accert deploy-ovoc</code>.</p>"
+        )
+    parts.append(
+        "<p>Next year: start accert, choose <i>Start a new renewal</i>; the organisation "
+        "fields are filled in from this one.</p>"
+    )
+    return "".join(parts)
+
+
+class SummaryPage(BasePage):
+    page_id = Page.SUMMARY
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        layout = QVBoxLayout(self)
+        self.view = QTextBrowser()
+        layout.addWidget(self.view, 1)
+        row = QHBoxLayout()
+        self.open_folder = QPushButton("Open the renewal &folder")
+        self.open_folder.clicked.connect(lambda: self._open(self.session.require().path))
+        self.open_log = QPushButton("Open the &log")
+        self.open_log.clicked.connect(lambda: self._open(self.session.require().log_path))
+        row.addWidget(self.open_folder)
+        row.addWidget(self.open_log)
+        row.addStretch(1)
+        layout.addLayout(row)
+
+    def initializePage(self) -> None:
+        self.view.setHtml(summary_html(self.session.require()))
+
+    @staticmethod
+    def _open(path: object) -> None:
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(path)))

@@ -1,0 +1,28 @@
+"""What the open wizard knows about the renewal in hand (the workspace is the real record)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from app.ca_response import Source
+from app.export import ExportResult
+from app.flow import StartChoice
+from app.response_check import ImportOutcome
+from app.workspace import Stage, Workspace
+
+
+@dataclass
+class Session:
+    workspace: Workspace | None = None
+    choice: StartChoice = StartChoice.NEW
+    outcome: ImportOutcome | None = None  # analysed, not yet accepted
+    sources: list[Source] = field(default_factory=list)
+    exports: list[ExportResult] = field(default_factory=list)
+
+    @property
+    def stage(self) -> Stage | None:
+        return self.workspace.state.stage if self.workspace else None
+
+    def require(self) -> Workspace:
+        assert self.workspace is not None, "a page after Start runs without a renewal"
+        return self.workspace

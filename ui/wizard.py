@@ -1,0 +1,143 @@
+"""The wizard window: pages in flow order, one task runner, closing that asks only when needed."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
+from PySide6.QtWidgets import QMessageBox, QWidget, QWizard
+
+from app.flow import Page
+from ui import look
+from ui.base import BasePage
+from ui.feedback import show_unexpected
+from ui.pages.csr import CsrPage
+from ui.pages.deploy import DeployPage
+from ui.pages.export import ExportPage
+from ui.pages.names import NamesPage
+from ui.pages.response import ResponsePage
+from ui.pages.start import StartPage
+from ui.pages.summary import SummaryPage
+from ui.session import Session
+from ui.tasks import Pool, TaskRunner
+
+TITLE = "accert — certificate renewal for AudioCodes"
+
+PAGE_CLASSES: tuple[type[BasePage], ...] = (
+    StartPage,
+    NamesPage,
+    CsrPage,
+    ResponsePage,
+    ExportPage,
+    DeployPage,
+    SummaryPage,
+)
+
+
+class RenewalWizard(QWizard):
+    def __init__(self, pool: Pool | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.session = Session()
+        self.tasks = TaskRunner(pool, on_unexpected=self._unexpected)
+        self.confirm_close = self._ask_close  # tests replace the question
+        self.setObjectName("wizard")
+        self.setWindowTitle(TITLE)
+        self.setWindowIcon(look.app_icon())
+        # Windows gets its native (Aero) wizard; elsewhere the modern style looks at home.
+        self.setWizardStyle(
+            QWizard.WizardStyle.AeroStyle
+            if sys.platform == "win32"
+            else QWizard.WizardStyle.ModernStyle
+        )
+        self.setPixmap(QWizard.WizardPixmap.LogoPixmap, look.logo_pixmap(48))
+        self.setOption(QWizard.WizardOption.NoBackButtonOnStartPage, True)
+        self.setOption(QWizard.WizardOption.NoCancelButtonOnLastPage, True)
+        self.setButtonText(QWizard.WizardButton.NextButton, "&Next >")
+        self.setButtonText(QWizard.WizardButton.BackButton, "< &Back")
+        self.setButtonText(QWizard.WizardButton.FinishButton, "&Finish")
+        self.setButtonText(QWizard.WizardButton.CancelButton, "Close")
+        self.setButtonText(QWizard.WizardButton.CommitButton, "&Next >")
+        self.pages: dict[Page, BasePage] = {}
+        for cls in PAGE_CLASSES:
+            page = cls()
+            self.setPage(int(cls.page_id), page)
+            self.pages[cls.page_id] = page
+        self.setStartId(int(Page.START))
+        # Alt+Right / Alt+Left as in a browser, besides Enter and the mnemonics.
+        QShortcut(QKeySequence("Alt+Right"), self, activated=self._next_if_enabled)
+        QShortcut(QKeySequence("Alt+Left"), self, activated=self._back_if_enabled)
+        self.resize(look.scaled(860), look.scaled(700))
+        self.setMinimumSize(look.scaled(640), look.scaled(520))
+
+    def page_of(self, page: Page) -> BasePage:
+        return self.pages[page]
+
+    def _next_if_enabled(self) -> None:
+        button = self.button(QWizard.WizardButton.NextButton)
+        if button.isVisible() and button.isEnabled():
+            self.next()
+
+    def _back_if_enabled(self) -> None:
+        button = self.button(QWizard.WizardButton.BackButton)
+        if button.isVisible() and button.isEnabled():
+            self.back()
+
+    # --- errors and closing ---------------------------------------------------------------------
+
+    def _unexpected(self, exc: BaseException, details: str) -> None:
+        ws = self.session.workspace
+        if ws is not None:
+            with contextlib.suppress(OSError):
+                ws.log("unexpected-error", error=f"{type(exc).__name__}: {exc}")
+        show_unexpected(exc, details, self)
+
+    def what_would_be_lost(self) -> list[str]:
+        lost = [f"{name} is still running." for name in self.tasks.busy()]
+        page = self.currentPage()
+        if isinstance(page, BasePage):
+            text = page.unsaved()
+            if text and text not in lost:
+                lost.append(text)
+        return lost
+
+    def _ask_close(self, lost: list[str]) -> bool:
+        answer = QMessageBox.question(
+            self,
+            "Close accert?",
+            "\n".join(lost) + "\n\nClose anyway? Everything done so far is saved.",
+            QMessageBox.StandardButton.Close | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Cancel,
+        )
+        return answer == QMessageBox.StandardButton.Close
+
+    def may_close(self) -> bool:
+        lost = self.what_would_be_lost()
+        return not lost or self.confirm_close(lost)
+
+    def reject(self) -> None:
+        if self.may_close():
+            self._finish_tasks()
+            super().reject()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if self.may_close():
+            self._finish_tasks()
+            event.accept()
+        else:
+            event.ignore()
+
+    def _finish_tasks(self) -> None:
+        for task in list(self.tasks.active):
+            task.cancel()
+        # A key half-way through being written is finished (atomically) before we go.
+        self.tasks.wait(30_000)
+
+    def keyPressEvent(self, event: object) -> None:
+        from PySide6.QtGui import QKeyEvent
+
+        if isinstance(event, QKeyEvent) and event.key() == Qt.Key.Key_Escape:
+            self.reject()
+            return
+        super().keyPressEvent(event)  # type: ignore[arg-type]
