@@ -212,3 +212,17 @@ def test_renew_these_gives_each_sbc_once_and_the_ovoc_servers(
     assert [d.name for d in devices] == ["expired", "expiring"]
     assert devices[0].contexts == (0,) and devices[0].user == "Admin"
     assert [t.host for t in ovocs] == ["ovoc.example.com"]
+
+
+def test_many_silent_ports_take_rounds_of_the_timeout_not_more() -> None:
+    silent = silent_listener()
+    try:
+        port = silent.getsockname()[1]
+        targets = [Target("127.0.0.1", ports=(port,), name=f"mute{i}") for i in range(12)]
+        start = time.monotonic()
+        rows = scan(targets, workers=6, timeout=0.5)
+        seconds = time.monotonic() - start
+    finally:
+        silent.close()
+    assert len(rows) == 12 and all(r.urgency is Urgency.UNREACHABLE for r in rows)
+    assert seconds < 3, f"12 silent ports, 6 workers, 0.5 s timeout took {seconds:.1f} s"
