@@ -226,3 +226,12 @@ def test_many_silent_ports_take_rounds_of_the_timeout_not_more() -> None:
         silent.close()
     assert len(rows) == 12 and all(r.urgency is Urgency.UNREACHABLE for r in rows)
     assert seconds < 3, f"12 silent ports, 6 workers, 0.5 s timeout took {seconds:.1f} s"
+
+
+def test_a_known_intermediate_does_not_hide_that_a_device_omits_it(
+    estate: Estate, test_ca: TestCA
+) -> None:
+    leafonly = [t for t in estate.targets if t.name == "leafonly"]
+    cas = [*estate.roots, x509.load_pem_x509_certificate(test_ca.inter_pem)]
+    (row,) = scan(leafonly, timeout=2, extra_roots=cas)
+    assert not row.chain_complete and row.chain_note == "intermediate not served"

@@ -237,6 +237,8 @@ def scan(
         return []
     workers = max(1, min(workers, MAX_WORKERS, len(jobs)))
     renewal = renewal or Renewal()
+    # Roots only: an intermediate given here would hide that a device does not serve it.
+    extra_roots = [c for c in extra_roots if chains.is_self_signed(c)]
     now = now or dt.datetime.now(dt.UTC)
     cancel = cancel or threading.Event()
     todo: queue.SimpleQueue[int] = queue.SimpleQueue()
