@@ -210,7 +210,7 @@ def _pem_body(raw: bytes, where: str) -> bytes:
 def _load_der_cert(der: bytes, where: str) -> x509.Certificate:
     try:
         return x509.load_der_x509_certificate(der)
-    except ValueError as exc:
+    except (ValueError, x509.InvalidVersion) as exc:  # InvalidVersion: found by fuzzing
         raise ImportProblem(
             f"{where} is damaged: it is not a readable X.509 certificate.",
             "Download the certificate again from the CA.",
@@ -265,7 +265,7 @@ def _parse_der(der: bytes, name: str, password: str | None, out: Parsed) -> None
     try:
         out.add(x509.load_der_x509_certificate(der), name)
         return
-    except ValueError:
+    except (ValueError, x509.InvalidVersion):  # not a certificate: maybe PKCS#7 or PFX
         pass
     try:
         certs = _pkcs7_certificates(der)
@@ -330,7 +330,8 @@ def _parse_zip(data: bytes, name: str, password: str | None, out: Parsed, depth:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         members = [m for m in archive.infolist() if not m.is_dir()]
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as exc:
+        # NotImplementedError: a "zip file version" byte out of range (found by fuzzing).
         raise ImportProblem(
             f"{name} is a damaged ZIP file.", "Download the ZIP from the CA again."
         ) from exc

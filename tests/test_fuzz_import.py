@@ -71,10 +71,14 @@ class Corpus:
 
 
 def _zip(members: dict[str, bytes], compression: int = zipfile.ZIP_DEFLATED) -> bytes:
+    """A ZIP with fixed timestamps: the same members always give the same bytes, which
+    hypothesis needs to replay and shrink a failing example."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression) as archive:
         for name, data in members.items():
-            archive.writestr(name, data)
+            info = zipfile.ZipInfo(name, date_time=(2026, 1, 2, 3, 4, 6))
+            info.compress_type = compression
+            archive.writestr(info, data)
     return buffer.getvalue()
 
 
@@ -328,7 +332,9 @@ def _bad_deflate_zip(content: bytes) -> bytes:
     return bytes(blob)
 
 
-@pytest.mark.parametrize("case", ["extension", "subject", "deflate", "pkcs7-data"])
+@pytest.mark.parametrize(
+    "case", ["extension", "subject", "deflate", "pkcs7-data", "x509-version", "zip-version"]
+)
 def test_regressions_found_by_fuzzing(corpus: Corpus, case: str) -> None:
     leaf_der = corpus.seeds["der"].data
     source = {
@@ -338,6 +344,12 @@ def test_regressions_found_by_fuzzing(corpus: Corpus, case: str) -> None:
             "leaf.cer", leaf_der.replace(b"\x0c\x0eGreater London", b"\x00\x0eGreater London")
         ),
         "deflate": Source("order.zip", _bad_deflate_zip(leaf_der)),
+        # X.509 version field 3 (v4, which does not exist): InvalidVersion, not ValueError.
+        "x509-version": Source(
+            "leaf.cer", leaf_der.replace(b"\xa0\x03\x02\x01\x02", b"\xa0\x03\x02\x01\x03", 1)
+        ),
+        # A ZIP whose directory asks for "zip file version 6.4": NotImplementedError.
+        "zip-version": Source("order.zip", _zip_needing_version(64)),
         # A PKCS#7 ContentInfo of type "data" rather than signedData.
         "pkcs7-data": Source(
             "bundle.p7b",
@@ -349,6 +361,13 @@ def test_regressions_found_by_fuzzing(corpus: Corpus, case: str) -> None:
     answer = corpus.answer([source])
     assert isinstance(answer, ImportProblem), answer
     assert source.name in answer.message
+
+
+def _zip_needing_version(version: int) -> bytes:
+    blob = bytearray(_zip({"cert.crt": b"x"}))
+    central = blob.rfind(b"PK\x01\x02")
+    blob[central + 6] = version  # "version needed to extract" of the central directory entry
+    return bytes(blob)
 
 
 @pytest.mark.parametrize(
