@@ -49,6 +49,10 @@ def probe() -> str:
         raise RuntimeError(f"the {what} did not become visible within {SHOW_TIMEOUT_S:.0f} s")
     title, size = window.windowTitle(), window.size()
     platform = QApplication.platformName()
+    # The icon files are data a build can forget; the wizard's own window must show one.
+    if what == "wizard window" and window.windowIcon().isNull():
+        window.close()
+        raise RuntimeError("the wizard window has no icon (resources/icons missing?)")
     window.close()
     app.processEvents()
     window.deleteLater()
