@@ -293,6 +293,13 @@ def _looks_like_pkcs12(der: bytes, name: str) -> bool:
 
 
 def _parse_pkcs12(der: bytes, name: str, password: str | None, out: Parsed) -> None:
+    if password and "\x00" in password:
+        # No PFX password can hold NUL (PKCS#12 ends it there), and cryptography panics
+        # on one (a BaseException that no handler catches): found by fuzzing.
+        raise PasswordNeeded(
+            f"The password for {name} contains a NUL character, so it cannot be right.",
+            "Type the password again, without pasting control characters.",
+        )
     attempts = [password.encode("utf-8")] if password else [None, b""]
     last: Exception | None = None
     for secret in attempts:

@@ -242,6 +242,13 @@ def test_nested_and_damaged_zips_get_our_answer(corpus: Corpus, data: st.DataObj
     corpus.answer([Source("response.zip", blob)])
 
 
+def test_regression_nul_in_the_pfx_password(corpus: Corpus) -> None:
+    """Found by fuzzing: cryptography panics (PanicException, a BaseException) on a NUL."""
+    seed = corpus.seeds["pfx"]
+    answer = corpus.answer([Source(seed.name, seed.data, PFX_PASSWORD + "\x00")])
+    assert isinstance(answer, PasswordNeeded) and "NUL" in answer.message
+
+
 @settings(FUZZ, max_examples=min(FUZZ.max_examples, 40))
 @given(password=st.text(max_size=40))
 def test_wrong_pfx_passwords_are_refused_clearly(corpus: Corpus, password: str) -> None:
