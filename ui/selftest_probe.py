@@ -8,6 +8,7 @@ proves that Qt, its platform plugin and its widgets are in the build.
 
 from __future__ import annotations
 
+import importlib
 import os
 import time
 from typing import Any
@@ -19,7 +20,7 @@ def _window() -> tuple[Any, str]:
     from PySide6.QtWidgets import QWizard, QWizardPage
 
     try:
-        from ui import launch  # the wizard's entry, when it is built
+        launch: object = importlib.import_module("ui.launch")  # the wizard, when it is built
     except ImportError:
         launch = None
     factory = getattr(launch, "create_window", None)
