@@ -161,8 +161,8 @@ def test_full_run_leaves_no_secret_behind(tmp_path: Path, run: Runner, test_ca: 
 
     # What another user's `ps` sees: no password, no key, in any process accert started.
     spawned = run.spawned()
-    if KEYTOOL:  # scripts/install-test-deps.sh installs Java; without it JKS is refused
-        assert any("keytool" in Path(argv[0]).name for argv in spawned), spawned
+    assert KEYTOOL, "Java's keytool is missing: scripts/install-test-deps.sh installs it"
+    assert any("keytool" in Path(argv[0]).name for argv in spawned), spawned
     for argv in spawned:
         _assert_clean(" ".join(argv).encode(), f"the command line {argv}", key_forms)
 
