@@ -14,6 +14,11 @@ _KEY_BLOCK = re.compile(
     r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(-----END [A-Z ]*PRIVATE KEY-----|$)", re.DOTALL
 )
 
+# "password=..." in an exception or a URL, for a secret the program never learnt (a library's).
+_ASSIGNED = re.compile(
+    r"(?i)(?<![a-z])((?:pass(?:word|phrase|wd)?|pwd|secret)[ \t]*[=:][ \t]*)([^\s\"',;&]+)"
+)
+
 
 def register_secret(value: str | None) -> None:
     """Remember `value` so that redact() hides it wherever it appears later."""
@@ -24,6 +29,7 @@ def register_secret(value: str | None) -> None:
 
 def redact(text: str) -> str:
     text = _KEY_BLOCK.sub("[private key removed]", text)
+    text = _ASSIGNED.sub(lambda m: m.group(1) + MASK, text)
     with _lock:
         secrets = sorted(_secrets, key=len, reverse=True)
     for secret in secrets:

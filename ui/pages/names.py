@@ -219,13 +219,12 @@ class NamesPage(BasePage):
         self.key_type.setCurrentIndex(max(self.key_type.findData(spec.key_type.value), 0))
 
     def country_code(self) -> str:
+        """The code for what is shown or typed: "United Kingdom (GB)", "United Kingdom", "gb"."""
         text = self.country.currentText().strip()
-        index = self.country.findText(text, Qt.MatchFlag.MatchFixedString)
-        if index >= 0:
-            return str(self.country.itemData(index))
         if text.endswith(")") and "(" in text:
             return text.rsplit("(", 1)[1].rstrip(")").strip()
-        return text  # a typed code: validated like any other
+        by_name = {name.casefold(): code for code, name in countries().items()}
+        return by_name.get(text.casefold(), text)  # a typed code: validated like any other
 
     def spec(self) -> RequestSpec:
         sans = tuple(

@@ -93,10 +93,10 @@ class ResponsePage(BasePage):
         self.paste.setFont(mono_font())
         self.paste.setMaximumHeight(70)
         self.paste.setTabChangesFocus(True)
-        use = QPushButton("&Use pasted text")
-        use.clicked.connect(self.use_pasted)
+        self.use_button = QPushButton("&Use pasted text")
+        self.use_button.clicked.connect(self.use_pasted)
         paste_row.addWidget(self.paste, 1)
-        paste_row.addWidget(use)
+        paste_row.addWidget(self.use_button)
         layout.addLayout(paste_row)
 
         added_row = QHBoxLayout()
