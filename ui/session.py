@@ -6,7 +6,9 @@ from dataclasses import dataclass, field
 
 from app.ca_response import Source
 from app.export import ExportResult
+from app.estate.inventory import Target
 from app.flow import StartChoice
+from app.mediant.devices import SavedDevice
 from app.response_check import ImportOutcome
 from app.workspace import Stage, Workspace
 
@@ -18,6 +20,9 @@ class Session:
     outcome: ImportOutcome | None = None  # analysed, not yet accepted
     sources: list[Source] = field(default_factory=list)
     exports: list[ExportResult] = field(default_factory=list)
+    # "Renew these" from the estate dashboard: the Deploy page starts with these selected.
+    preselected_devices: list[SavedDevice] = field(default_factory=list)
+    preselected_ovoc: list[Target] = field(default_factory=list)
 
     @property
     def stage(self) -> Stage | None:
