@@ -16,12 +16,22 @@ def restrict_to_owner(path: Path) -> None:
     """Make `path` readable and writable by its owner only."""
     if sys.platform == "win32":  # pragma: no cover - exercised by the Windows CI
         user = os.environ.get("USERNAME", "")
+        domain = os.environ.get("USERDOMAIN", "")
         if user:
-            # icacls: drop inherited ACEs, grant only the current user. No secret on this line.
+            # icacls: drop inherited ACEs, grant only the current user (DOMAIN\\user, so a domain
+            # account with a local namesake gets the right one). No secret on this line; no
+            # console window flashes up from the windowed wizard.
             subprocess.run(
-                ["icacls", str(path), "/inheritance:r", "/grant:r", f"{user}:F"],
+                [
+                    "icacls",
+                    str(path),
+                    "/inheritance:r",
+                    "/grant:r",
+                    f"{domain}\\{user}:F" if domain else f"{user}:F",
+                ],
                 check=False,
                 capture_output=True,
+                creationflags=getattr(subprocess, "CREATE_NO_WINDOW", 0),
             )
         return
     os.chmod(path, 0o700 if path.is_dir() else 0o600)

@@ -14,6 +14,9 @@ from cryptography.hazmat.primitives import serialization
 from app.errors import ExportError
 from app.keys import PrivateKey
 
+# keytool is a console program: from the windowed wizard on Windows, no console flashes up.
+_NO_WINDOW = getattr(subprocess, "CREATE_NO_WINDOW", 0)
+
 
 def jks_bytes(key: PrivateKey, chain: list[x509.Certificate], password: str, alias: str) -> bytes:
     """A JKS holding one private-key entry (key + leaf + chain) under `alias`."""
@@ -80,6 +83,7 @@ def _jks_with_keytool(
             env=env,
             check=False,
             timeout=120,
+            creationflags=_NO_WINDOW,
         )
         if proc.returncode != 0 or not dest.exists():
             raise ExportError(
@@ -116,6 +120,7 @@ def _keytool_chain_length(data: bytes, password: str) -> int:
             env=dict(os.environ, ACCERT_KS_PASS=password),
             check=False,
             timeout=120,
+            creationflags=_NO_WINDOW,
         )
     for line in proc.stdout.decode(errors="replace").splitlines():
         if line.startswith("Certificate chain length:"):
