@@ -162,3 +162,66 @@ def test_manual_steps_name_every_file_and_menu(material: DeployMaterial, tmp_pat
     assert "'Security'; then 'Server Certificate Updates'" in text
     assert "0750" in text and "Do not make it 777" in text
     assert material.leaf_sha256 in text and "Delete" in steps[-1]
+
+
+# --- host keys ----------------------------------------------------------------------------------
+
+
+def test_a_reinstalled_server_is_accepted_only_with_its_new_pinned_key() -> None:
+    import paramiko
+
+    from app.ovoc.ssh import (
+        HostKeyChanged,
+        HostKeyPinMismatch,
+        check_host_key,
+        fingerprint,
+        known_hosts_path,
+        recorded_key,
+    )
+
+    old, new, stranger = (paramiko.ECDSAKey.generate() for _ in range(3))
+    check_host_key("ovoc.example.com", 22, old, fingerprint(old))  # first contact, pinned
+    # Reinstalled: the new key is refused, with the way forward in the hint.
+    with pytest.raises(HostKeyChanged) as info:
+        check_host_key("ovoc.example.com", 22, new, None)
+    assert "--replace-host-key" in info.value.hint and fingerprint(new) in info.value.hint
+    # A pin alone does not override a recorded key: replacing is said explicitly.
+    with pytest.raises(HostKeyChanged):
+        check_host_key("ovoc.example.com", 22, new, fingerprint(new))
+    # Replacing needs the server to show exactly the pinned key.
+    with pytest.raises(HostKeyPinMismatch):
+        check_host_key("ovoc.example.com", 22, stranger, fingerprint(new), replace=True)
+    assert fingerprint(recorded_key("ovoc.example.com", 22)) == fingerprint(old)  # type: ignore[arg-type]
+    check_host_key("ovoc.example.com", 22, new, fingerprint(new), replace=True)
+    assert fingerprint(recorded_key("ovoc.example.com", 22)) == fingerprint(new)  # type: ignore[arg-type]
+    check_host_key("ovoc.example.com", 22, new, None)  # known now: no pin needed
+    assert known_hosts_path().read_text().count("ovoc.example.com") == 1
+
+
+def test_replace_host_key_without_the_new_fingerprint_is_refused(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "app",
+            "deploy-ovoc",
+            str(tmp_path),
+            "--host",
+            "ovoc.example.com",
+            "--password-env",
+            "NOPE",
+            "--root-password-env",
+            "NOPE",
+            "--replace-host-key",
+        ],
+        capture_output=True,
+        text=True,
+        env={**__import__("os").environ, "NOPE": "x"},
+        timeout=60,
+    )
+    assert proc.returncode != 0
+    assert "--replace-host-key needs the new fingerprint" in proc.stderr
+    assert "Traceback" not in proc.stderr

@@ -47,6 +47,12 @@ def register(subparsers: Any) -> None:
         "--host-key", metavar="SHA256:...", help="accept this SSH host key on first contact"
     )
     p.add_argument(
+        "--replace-host-key",
+        action="store_true",
+        help="OVOC was reinstalled: replace the recorded host key by the one given with "
+        "--host-key (refused unless the server shows exactly that key)",
+    )
+    p.add_argument(
         "--profile",
         default=DEFAULT_PROFILE,
         metavar="NAME|FILE",
@@ -83,6 +89,11 @@ def cmd_deploy_ovoc(args: argparse.Namespace) -> int:
     from app.ovoc.glue import deploy_workspace_to_ovoc, prepare_manual
     from app.workspace import Workspace
 
+    if args.replace_host_key and not args.host_key:
+        raise InputError(
+            "--replace-host-key needs the new fingerprint with --host-key SHA256:...",
+            "Ask OVOC's administrator for it (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub).",
+        )
     profile = load_profile(args.profile)
     ws = Workspace.open(args.workspace)
     _err("OVOC profile:")
@@ -160,6 +171,7 @@ def _target(args: argparse.Namespace) -> OvocTarget:
         key_file=args.key_file,
         key_passphrase=key_passphrase,
         host_key_pin=pin,
+        replace_host_key=args.replace_host_key,
     )
     return OvocTarget(
         ssh,

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import paramiko
 
+from app.atomic import atomic_write
 from app.errors import DeployError, InputError
 from app.paths import config_dir
 
@@ -44,7 +45,8 @@ class HostKeyChanged(DeployError):
             f"WARNING: the host key of {host}:{port} has changed (now {fingerprint}, "
             f"recorded {known}). Someone may be intercepting the connection; nothing was sent.",
             "If OVOC was reinstalled, confirm the new fingerprint with its administrator, then "
-            f"remove the line for {host} from {known_hosts_path()} and connect again.",
+            f"run again with --host-key {fingerprint} --replace-host-key (it replaces the "
+            f"recorded key in {known_hosts_path()} only if the server shows exactly that key).",
         )
         self.host, self.port, self.fingerprint, self.known = host, port, fingerprint, known
 
@@ -62,6 +64,8 @@ class SshTarget:
     key_file: Path | None = None
     key_passphrase: str | None = field(default=None, repr=False)
     host_key_pin: str | None = None  # "SHA256:base64" as ssh-keygen -l prints it
+    # A reinstalled server: the pin (required) replaces a recorded key that differs.
+    replace_host_key: bool = False
     timeout: float = 15.0
 
 
@@ -111,13 +115,24 @@ def recorded_key(host: str, port: int) -> paramiko.PKey | None:
     return next(iter(entry.values()))
 
 
+def _save_known(keys: paramiko.HostKeys) -> None:
+    """Write the known-hosts file whole or not at all (a crash must not lose the others)."""
+    path = known_hosts_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    keys.save(str(tmp))
+    atomic_write(path, tmp.read_bytes())
+    tmp.unlink()
+
+
 def remember_host_key(host: str, port: int, key: paramiko.PKey) -> None:
     with _lock:
         keys = _load_known()
-        keys.add(_entry_name(host, port), key.get_name(), key)
-        path = known_hosts_path()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        keys.save(str(path))
+        name = _entry_name(host, port)
+        if name in keys:
+            del keys[name]  # one key per server: a new key type must not hide behind the old one
+        keys.add(name, key.get_name(), key)
+        _save_known(keys)
 
 
 def forget_host_key(host: str, port: int) -> bool:
@@ -128,17 +143,23 @@ def forget_host_key(host: str, port: int) -> bool:
         if name not in keys:
             return False
         del keys[name]
-        keys.save(str(known_hosts_path()))
+        _save_known(keys)
         return True
 
 
-def check_host_key(host: str, port: int, key: paramiko.PKey, pin: str | None) -> None:
-    """Accept a recorded key, or a new one the engineer pinned; refuse everything else."""
+def check_host_key(
+    host: str, port: int, key: paramiko.PKey, pin: str | None, *, replace: bool = False
+) -> None:
+    """Accept a recorded key, or a new one the engineer pinned; refuse everything else.
+
+    With `replace`, a recorded key that differs is replaced, but only by the pinned key: the
+    engineer confirmed the reinstalled server's fingerprint, so nothing is accepted blindly.
+    """
     seen = fingerprint(key)
     known = recorded_key(host, port)
-    if known is not None:
-        if known.asbytes() == key.asbytes():
-            return
+    if known is not None and known.asbytes() == key.asbytes():
+        return
+    if known is not None and not (replace and pin is not None):
         raise HostKeyChanged(host, port, seen, fingerprint(known))
     if pin is None:
         raise HostKeyUnknown(host, port, key.get_name(), seen)
@@ -172,7 +193,11 @@ def connect(target: SshTarget) -> paramiko.Transport:
                 "Is this the SSH port of the OVOC server?",
             ) from exc
         check_host_key(
-            target.host, target.port, transport.get_remote_server_key(), target.host_key_pin
+            target.host,
+            target.port,
+            transport.get_remote_server_key(),
+            target.host_key_pin,
+            replace=target.replace_host_key,
         )
         _authenticate(transport, target)
         return transport
