@@ -191,7 +191,7 @@ OVOC_FAULTS = [
     OvocFault("wrong SSH password", "", (("password", "nope"),), (), "refused the SSH login",
               files_sent=False),
     OvocFault("wrong root password", "", (), (("root_password", "wrong-root"),),
-              "root password was refused", files_sent=True),
+              "root password was refused", files_sent=False),
     OvocFault("host key changed", "changed-host-key", (), (), "nothing was sent",
               files_sent=False),
     OvocFault("session dropped in the menu", "drop_in_menu", (), (), "dropped",

@@ -199,6 +199,8 @@ def test_wrong_root_password_is_reported_as_such(ovoc, material) -> None:
     assert "root password was refused" in str(info.value)
     assert "Authentication failure" in str(info.value)
     assert "--root-password-env" in info.value.hint
+    # Checked before the upload: the server's folder is as it was.
+    assert "Nothing was sent" in str(info.value) and not ovoc.cert_dir.exists()
 
 
 def test_pfx_only_upload_fails_with_ovocs_words_and_the_hint(

@@ -133,16 +133,15 @@ def choose(text: str, label_pattern: str, entry_pattern: str) -> tuple[str, str]
     return None
 
 
-def run_import(
+def become_root(
     console: Console,
     profile: OvocProfile,
     root_password: str,
-    import_password: str,
     *,
     timeouts: ConsoleTimeouts = DEFAULT_TIMEOUTS,
     log: Callable[[str], None] = lambda _line: None,
-) -> ImportOutcome:
-    """su to root, open EmsServerManager, walk to the CA import, answer its prompts, judge it."""
+) -> None:
+    """`su -` to root; a refused password is reported as such (before anything is uploaded)."""
     p, host = profile, console.host
     console.expect({"shell": p.shell_prompt}, timeouts.prompt, "waiting for the shell prompt")
     console.send(p.su_command)
@@ -162,6 +161,23 @@ def run_import(
             "Check the root password of the OVOC server (--root-password-env).",
         )
     log("su: root shell opened")
+
+
+def run_import(
+    console: Console,
+    profile: OvocProfile,
+    root_password: str,
+    import_password: str,
+    *,
+    timeouts: ConsoleTimeouts = DEFAULT_TIMEOUTS,
+    log: Callable[[str], None] = lambda _line: None,
+    as_root: bool = False,
+) -> ImportOutcome:
+    """su to root (unless `as_root`: done already), open EmsServerManager, walk to the CA
+    import, answer its prompts, judge it."""
+    p, host = profile, console.host
+    if not as_root:
+        become_root(console, profile, root_password, timeouts=timeouts, log=log)
     console.send(p.manager_command)
     choices: list[str] = []
     for label in p.menu_path:

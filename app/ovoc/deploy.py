@@ -22,6 +22,7 @@ from app.ovoc.console import (
     Console,
     ConsoleTimeouts,
     ImportOutcome,
+    become_root,
     run_import,
 )
 from app.ovoc.profile import OvocProfile
@@ -144,19 +145,26 @@ def deploy_ovoc(
     console: Console | None = None
     try:
         log(f"ssh: logged in, host key {_host_key(transport)}")
-        mode = profile.directory_mode if target.directory_mode is None else target.directory_mode
-        transfer = upload(
-            transport,
-            profile.directory,
-            files,
-            directory_mode=mode,
-            move_aside=profile.move_aside,
-            log=log,
-            timeout=timeouts.prompt,
-            force_scp=target.force_scp,
-        )
+        # Root first: a wrong root password is found before any file is moved or placed.
         console = Console.open(transport, host, timeouts.prompt)
         try:
+            try:
+                become_root(console, profile, target.root_password, timeouts=timeouts, log=log)
+            except DeployError as exc:
+                raise DeployError(f"{exc.message} Nothing was sent.", exc.hint) from exc
+            mode = (
+                profile.directory_mode if target.directory_mode is None else target.directory_mode
+            )
+            transfer = upload(
+                transport,
+                profile.directory,
+                files,
+                directory_mode=mode,
+                move_aside=profile.move_aside,
+                log=log,
+                timeout=timeouts.prompt,
+                force_scp=target.force_scp,
+            )
             outcome = run_import(
                 console,
                 profile,
@@ -164,6 +172,7 @@ def deploy_ovoc(
                 target.import_password,
                 timeouts=timeouts,
                 log=log,
+                as_root=True,
             )
         finally:
             log("transcript:\n" + console.transcript)
