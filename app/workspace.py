@@ -522,13 +522,14 @@ class Workspace:
         self.log("exported", folder=str(folder), files=record["files"], checks=list(result.checks))
         return result
 
-    def deploy_material(self) -> DeployMaterial:
+    def deploy_material(self, *, with_key: bool = True) -> DeployMaterial:
+        """What a deployment takes; without the key (no passphrase needed) for verifying."""
         leaf = self.certificate()
         intermediates, root = self.split_chain()
         pem = serialization.Encoding.PEM
         key_pem = b""
         key_description = ""
-        if self.state.key_origin != "device":
+        if with_key and self.state.key_origin != "device":
             key = self.private_key()
             key_pem = keys.apache_pem(key)
             key_description = keys.describe(key)

@@ -149,17 +149,4 @@ def deploy_to_devices(
 
 def expected_material(workspace: Workspace) -> DeployMaterial:
     """The certificates only (no key, so no passphrase): what `verify --expect` compares."""
-    from cryptography.hazmat.primitives import serialization
-
-    from app.fingerprints import cert_sha256
-
-    pem = serialization.Encoding.PEM
-    leaf = workspace.certificate()
-    intermediates, root = workspace.split_chain()
-    return DeployMaterial(
-        name=workspace.stem,
-        cert_pem=leaf.public_bytes(pem),
-        intermediates_pem=tuple(c.public_bytes(pem) for c in intermediates),
-        root_pem=root.public_bytes(pem) if root else None,
-        leaf_sha256=cert_sha256(leaf),
-    )
+    return workspace.deploy_material(with_key=False)
