@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from app.ca_response import Source
-from app.export import ExportResult
 from app.estate.inventory import Target
+from app.export import ExportResult
 from app.flow import StartChoice
 from app.mediant.devices import SavedDevice
 from app.response_check import ImportOutcome

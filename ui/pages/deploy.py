@@ -1,7 +1,8 @@
-"""Deploy: the exact steps to put the certificate on SBCs/gateways and OVOC, with the files.
+"""Deploy: to SBCs/gateways over their REST API, to OVOC over SSH, or by hand with the files.
 
-The automatic deployments (app/mediant, app/ovoc) run from the command line today; this page
-gives the same files and the manual steps of those engines, so the wizard never guesses.
+The deployments are app.mediant's and app.ovoc's (ui/sbc_panel.py, ui/ovoc_panel.py); the
+"By hand" tab gives the same files and the engines' manual steps, for devices or servers
+accert may not reach.
 """
 
 from __future__ import annotations
@@ -22,10 +23,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.errors import AccertError
 from app.flow import Page
 from app.material import DeployMaterial
 from app.workspace import Workspace
-from ui.base import BasePage, note
+from ui.base import BasePage, heading, note
+from ui.ovoc_panel import OvocPanel
+from ui.sbc_panel import SbcPanel
 
 FIRMWARES = (("7.2 or later (TLS Contexts page)", "7.40"), ("6.x (Certificates page)", "6.60"))
 
@@ -111,8 +115,14 @@ class DeployPage(BasePage):
         self.tabs = QTabWidget()
         layout.addWidget(self.tabs, 1)
 
-        sbc = QWidget()
-        s = QVBoxLayout(sbc)
+        self.sbc = SbcPanel(self.session_workspace, lambda: self.tasks)
+        self.tabs.addTab(self.sbc, "&SBCs and gateways")
+        self.ovoc = OvocPanel(self.session_workspace, lambda: self.tasks)
+        self.tabs.addTab(self.ovoc, "&OVOC")
+
+        manual = QWidget()
+        m = QVBoxLayout(manual)
+        m.addWidget(heading("SBC / gateway web page"))
         row = QHBoxLayout()
         fw_label = QLabel("&Firmware:")
         self.firmware = QComboBox()
@@ -133,57 +143,46 @@ class DeployPage(BasePage):
         row.addWidget(self.context)
         row.addStretch(1)
         row.addWidget(self.write_files)
-        s.addLayout(row)
+        m.addLayout(row)
         self.sbc_steps = StepsView()
-        s.addWidget(self.sbc_steps, 1)
-        s.addWidget(
-            note(
-                "Many devices at once, with INI backup and a check of the served certificate: "
-                "accert deploy-sbc RENEWAL --devices devices.json"
-            )
-        )
-        self.tabs.addTab(sbc, "&SBC / gateway")
-
-        ovoc = QWidget()
-        o = QVBoxLayout(ovoc)
+        m.addWidget(self.sbc_steps, 1)
+        m.addWidget(heading("OVOC with WinSCP and PuTTY"))
         row = QHBoxLayout()
-        prof_label = QLabel("OVOC &version:")
-        self.profile = QComboBox()
-        prof_label.setBuddy(self.profile)
         self.prepare_ovoc = QPushButton("&Prepare the OVOC files")
         self.prepare_ovoc.clicked.connect(self.prepare_ovoc_files)
-        row.addWidget(prof_label)
-        row.addWidget(self.profile)
-        row.addStretch(1)
+        row.addWidget(note("In the names of the OVOC version chosen on the OVOC tab."), 1)
         row.addWidget(self.prepare_ovoc)
-        o.addLayout(row)
+        m.addLayout(row)
         self.ovoc_steps = StepsView()
-        o.addWidget(self.ovoc_steps, 1)
-        o.addWidget(
-            note(
-                "Or let accert log in, upload, run the import and check OVOC's new certificate: "
-                "accert deploy-ovoc RENEWAL --host OVOC"
-            )
-        )
-        self.tabs.addTab(ovoc, "&OVOC")
+        m.addWidget(self.ovoc_steps, 1)
+        self.tabs.addTab(manual, "&By hand")
         layout.addWidget(self.message)
         self.device_files: dict[str, Path] | None = None
 
-    def initializePage(self) -> None:
-        from app.ovoc.profile import DEFAULT_PROFILE, available_profiles, load_profile
+    def session_workspace(self) -> Workspace:
+        return self.session.require()
 
+    def initializePage(self) -> None:
         self.message.clear_message()
-        self.profile.clear()
-        for name in available_profiles():
-            try:
-                title = load_profile(name).title
-            except Exception:  # a broken user-edited profile: listed by name, fails on use
-                title = name
-            self.profile.addItem(title, name)
-        self.profile.setCurrentIndex(max(self.profile.findData(DEFAULT_PROFILE), 0))
-        self.device_files = exported_device_files(self.session.require())
+        session = self.session
+        self.sbc.load(session.preselected_devices)
+        self.ovoc.load_profiles()
+        if session.preselected_ovoc and not self.ovoc.host.text():
+            first = session.preselected_ovoc[0]
+            self.ovoc.host.setText(first.host)
+            if first.user:
+                self.ovoc.user.setText(first.user)
+            if first.ports:
+                self.ovoc.verify_port.setValue(first.ports[0])
+        if session.preselected_ovoc and not session.preselected_devices:
+            self.tabs.setCurrentWidget(self.ovoc)
+        self.device_files = exported_device_files(session.require())
         self.show_sbc()
         self.ovoc_steps.show_steps([], None)
+
+    def unsaved(self) -> str | None:
+        busy = self.tasks.busy()
+        return f"{busy[0]} is still running." if busy else None
 
     def show_sbc(self) -> None:
         from app.mediant.manual import manual_steps
@@ -212,7 +211,13 @@ class DeployPage(BasePage):
     def prepare_device_files(self) -> None:
         ws = self.session.require()
         self.write_files.setEnabled(False)
-        self.run("Writing the device files", write_device_files, ws, on_done=self._device_files)
+        self.run(
+            "Writing the device files",
+            write_device_files,
+            ws,
+            on_done=self._device_files,
+            on_error=self._failed,
+        )
 
     def _device_files(self, files: dict[str, Path]) -> None:
         self.write_files.setEnabled(True)
@@ -221,14 +226,17 @@ class DeployPage(BasePage):
 
     def prepare_ovoc_files(self) -> None:
         from app.ovoc.glue import prepare_manual
-        from app.ovoc.profile import load_profile
 
         ws = self.session.require()
-        name = str(self.profile.currentData())
+        try:
+            profile = self.ovoc.selected_profile()
+        except AccertError as exc:
+            self.show_error(exc)
+            return
         self.prepare_ovoc.setEnabled(False)
 
         def work() -> tuple[list[Any], list[str]]:
-            return prepare_manual(ws, load_profile(name))
+            return prepare_manual(ws, profile)
 
         self.run("Writing the OVOC files", work, on_done=self._ovoc_files, on_error=self._failed)
 

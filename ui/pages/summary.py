@@ -39,9 +39,7 @@ def summary_html(ws: Workspace) -> str:
     if s.deployments:
         parts.append("<h4>Deployed</h4><ul>")
         for d in s.deployments:
-            what = d.get("target") or d.get("device") or d.get("kind", "")
-            ok = "done" if d.get("ok") else f"failed: {d.get('error', '')}"
-            parts.append(f"<li>{escape(str(d.get('kind', '')))} {escape(str(what))}: {ok}</li>")
+            parts += [f"<li>{escape(line)}</li>" for line in deployment_lines(d)]
         parts.append("</ul>")
     else:
         parts.append(
@@ -53,6 +51,28 @@ def summary_html(ws: Workspace) -> str:
         "fields are filled in from this one.</p>"
     )
     return "".join(parts)
+
+
+def _outcome(ok: object, error: object = "") -> str:
+    return "done" if ok else f"failed{': ' + str(error) if error else ''}"
+
+
+def deployment_lines(d: dict[str, object]) -> list[str]:
+    """One line per device or server of a deployment record, in the user's words."""
+    kind = d.get("kind", "")
+    if kind == "mediant-fleet":
+        devices = d.get("devices")
+        lines = []
+        for dev in devices if isinstance(devices, list) else []:
+            backup = f" (backup {dev['backup']})" if dev.get("backup") else ""
+            lines.append(f"SBC {dev.get('device', '')}: {_outcome(dev.get('ok'))}{backup}")
+        return lines
+    if kind == "ovoc":
+        return [f"OVOC {d.get('target', '')}: {_outcome(d.get('ok'), d.get('error', ''))}"]
+    what = d.get("target") or d.get("device") or kind
+    label = "SBC" if kind == "mediant" else str(kind)
+    error = d.get("error") or d.get("message", "")
+    return [f"{label} {what}: {_outcome(d.get('ok'), error)}"]
 
 
 class SummaryPage(BasePage):

@@ -1,0 +1,308 @@
+"""The wizard's Deploy page as a user drives it, against simulated SBCs and a real sshd.
+
+The deployments are the real engines (app.mediant, app.ovoc); only the dialogs are answered
+by the test (a modal dialog would block it), and what they were asked is checked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import ExitStack
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QWizard
+from pytestqt.qtbot import QtBot
+
+from app.ca_response import Source
+from app.export import PRESETS, ExportOptions
+from app.mediant import pins
+from app.mediant.devices import SavedDevice, load_devices
+from app.request import KeyType
+from app.tls_probe import fetch_served_chain
+from app.workspace import Workspace
+from tests.fakes.mediant_material import FAST
+from tests.fakes.mediant_sim import MediantSim
+from tests.fakes.ovoc_env import OvocServer, ovoc_server
+from tests.fakes.sshd import TestUser, create_user
+from tests.helpers import wildcard_spec
+from tests.pki import TestCA
+from ui.device_dialog import DeviceEntry, device_from_fields
+from ui.launch import create_window
+from ui.ovoc_panel import HostKeyQuestion
+from ui.pages.deploy import DeployPage
+from ui.pages.start import StartPage
+from ui.pages.summary import SummaryPage
+from ui.sbc_panel import Unknown
+from ui.wizard import RenewalWizard
+
+pytestmark = [
+    pytest.mark.qt_log_level_fail("WARNING"),
+    pytest.mark.qt_log_ignore("This plugin does not support"),
+]
+
+WAIT_MS = 60_000
+
+
+@pytest.fixture
+def renewal(test_ca: TestCA, tmp_path: Path) -> Workspace:
+    """An issued, exported renewal in the default folder, as the Start page lists it."""
+    ws = Workspace.create(wildcard_spec(KeyType.RSA2048))
+    ws.generate()
+    leaf = test_ca.sign(ws.csr_pem, tmp_path / "leaf.crt")
+    ws.import_response(
+        [Source("leaf.crt", leaf.read_bytes() + test_ca.inter_pem + test_ca.root_pem)]
+    )
+    ws.export(None, ExportOptions(PRESETS["audiocodes"].artifacts))
+    return ws
+
+
+def open_deploy_page(qtbot: QtBot, ws: Workspace) -> tuple[RenewalWizard, DeployPage]:
+    w = create_window()
+    w.confirm_close = lambda lost: True  # never a modal question in a test
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitExposed(w)
+    start = w.currentPage()
+    assert isinstance(start, StartPage)
+    for i in range(start.renewals.topLevelItemCount()):
+        item = start.renewals.topLevelItem(i)
+        if item.text(3) == str(ws.path):
+            start.renewals.setCurrentItem(item)
+    start.resume.click()
+    w.button(QWizard.WizardButton.NextButton).click()
+    page = w.currentPage()
+    assert isinstance(page, DeployPage)
+    return w, page
+
+
+# --- SBCs and gateways ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def sims() -> Iterator[list[MediantSim]]:
+    with ExitStack() as stack:
+        yield [stack.enter_context(MediantSim(delay=0.01)) for _ in range(3)]
+
+
+def test_three_devices_one_with_a_wrong_password(
+    qtbot: QtBot, renewal: Workspace, sims: list[MediantSim]
+) -> None:
+    w, page = open_deploy_page(qtbot, renewal)
+    sbc = page.sbc
+    sbc.timing = FAST
+    assert sbc.table.rowCount() == 0 and not sbc.deploy_button.isEnabled()
+
+    # The user adds each device: address, account, the Teams context and its SIP-TLS port.
+    passwords = [sims[0].password, "not-the-password", sims[2].password]
+    for sim, password in zip(sims, passwords, strict=True):
+        device = device_from_fields(
+            sim.host_port, sim.user, "", "1", str(sim.context_port(1)), reset=False
+        )
+        sbc.ask_device = lambda _d, _p, device=device, password=password: DeviceEntry(
+            device, password, remember=False
+        )
+        sbc.add_button.click()
+    assert sbc.deploy_button.text() == "&Deploy to 3 devices"
+    # Saved for next year, without passwords.
+    saved = load_devices()
+    assert {d.port for d in saved} == {s.port for s in sims}
+    from app.mediant.devices import devices_path
+
+    stored = devices_path().read_text()
+    assert all(p not in stored for p in passwords)
+
+    asked_trust: list[Unknown] = []
+    confirmed: list[str] = []
+    sbc.ask_trust = lambda u: asked_trust.append(u) or True
+    sbc.confirm = lambda text: confirmed.append(text) or True
+    sbc.deploy_button.click()
+    qtbot.waitUntil(lambda: sbc.message.isVisible() and sbc.add_button.isEnabled(), timeout=WAIT_MS)
+
+    # First contact: each device's own certificate was shown to compare, then pinned.
+    assert len(asked_trust) == 3
+    presented = {fetch_served_chain("127.0.0.1", s.port).leaf_sha256 for s in sims}
+    assert {u.fingerprint for u in asked_trust} == presented  # context 1 changed, not the web's
+    assert pins.get_pin("127.0.0.1", sims[0].port) in presented
+    # The confirmation said what would happen, where the backups go.
+    assert "3 device(s)" in confirmed[0] and str(renewal.backups_dir) in confirmed[0]
+
+    leaf = renewal.deploy_material(with_key=False).leaf_sha256
+    rows = {s.port: sbc.row_text(f"127.0.0.1:{s.port}") for s in sims}
+    assert rows[sims[0].port]["Status"] == "done" and rows[sims[2].port]["Status"] == "done"
+    assert rows[sims[1].port]["Status"] == "failed"
+    for good in (sims[0], sims[2]):
+        assert fetch_served_chain("127.0.0.1", good.context_port(1)).leaf_sha256 == leaf
+    assert fetch_served_chain("127.0.0.1", sims[1].context_port(1)).leaf_sha256 != leaf
+    assert len(list(renewal.backups_dir.glob("127.0.0.1_*.ini"))) == 2
+    assert sbc.message.property("kind") == "error"
+    assert "Deployed to 2 of 3" in sbc.message.text() and "Failed:" in sbc.message.text()
+
+    # Selecting the failed device says why and what to do.
+    sbc.table.selectRow(sbc.row_of(f"127.0.0.1:{sims[1].port}"))
+    detail = sbc.detail.toPlainText().lower()
+    assert "password" in detail or "401" in detail
+
+    # The summary lists every device with its outcome.
+    w.button(QWizard.WizardButton.NextButton).click()
+    summary = w.currentPage()
+    assert isinstance(summary, SummaryPage)
+    text = summary.view.toPlainText()
+    assert f"SBC 127.0.0.1:{sims[0].port}: done" in text
+    assert f"SBC 127.0.0.1:{sims[1].port}: failed" in text
+
+
+def test_an_untrusted_device_gets_nothing_and_a_missing_password_is_asked_for(
+    qtbot: QtBot, renewal: Workspace, sims: list[MediantSim]
+) -> None:
+    sim = sims[0]
+    from app.mediant.devices import remember_device
+
+    device = SavedDevice("127.0.0.1", sim.port, sim.user, (1,), (sim.context_port(1),))
+    remember_device(device)
+    _w, page = open_deploy_page(qtbot, renewal)
+    sbc = page.sbc
+    sbc.timing = FAST
+    sbc.set_checked(device.key)
+    sbc.deploy_button.click()  # no password known yet
+    assert sbc.message.property("kind") == "error"
+    assert f"No password for 127.0.0.1:{sim.port}" in sbc.message.text()
+
+    sbc.passwords[device.key] = sim.password  # as the Edit dialog keeps it
+    sbc.ask_trust = lambda u: False  # the fingerprint does not match what the device shows
+    sbc.confirm = lambda text: pytest.fail("no confirmation: nothing is left to deploy")
+    sbc.deploy_button.click()
+    qtbot.waitUntil(lambda: sbc.add_button.isEnabled(), timeout=WAIT_MS)
+    assert sbc.row_text(device.key)["Status"] == "skipped"
+    assert sim.calls == [] and pins.get_pin("127.0.0.1", sim.port) is None
+
+
+def test_renew_these_preselects_the_devices(
+    qtbot: QtBot, renewal: Workspace, sims: list[MediantSim]
+) -> None:
+    chosen = SavedDevice("127.0.0.1", sims[0].port, "Admin", (1,), ())
+    w = create_window()
+    w.confirm_close = lambda lost: True
+    qtbot.addWidget(w)
+    w.session.preselected_devices = [chosen]
+    w.show()
+    start = w.currentPage()
+    assert isinstance(start, StartPage)
+    for i in range(start.renewals.topLevelItemCount()):
+        if start.renewals.topLevelItem(i).text(3) == str(renewal.path):
+            start.renewals.setCurrentItem(start.renewals.topLevelItem(i))
+    start.resume.click()
+    w.button(QWizard.WizardButton.NextButton).click()
+    page = w.currentPage()
+    assert isinstance(page, DeployPage)
+    assert [d.key for d in page.sbc.checked()] == [chosen.key]
+    item = page.sbc.table.item(0, 0)
+    assert item is not None and item.checkState() == Qt.CheckState.Checked
+
+
+# --- OVOC -----------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def ssh_user() -> Iterator[TestUser]:
+    user = create_user()
+    yield user
+    user.remove()
+
+
+@pytest.fixture
+def ovoc(ssh_user: TestUser) -> Iterator[OvocServer]:
+    with ovoc_server(ssh_user) as server:
+        yield server
+
+
+def _profile_file(ovoc: OvocServer, folder: Path) -> Path:
+    """A user's copy of the OVOC profile, as the README tells engineers to make."""
+    path = folder / "my-ovoc.toml"
+    path.write_text(
+        'name = "my-ovoc"\nextends = "ovoc-8"\n'
+        f'[upload]\ndirectory = "{ovoc.cert_dir}"\n'
+        "[verify]\nwait_seconds = 15\n"
+    )
+    return path
+
+
+def _fill_ovoc(qtbot: QtBot, page: DeployPage, ovoc: OvocServer, port: int, root: str) -> None:
+    from app.ovoc.console import ConsoleTimeouts
+
+    panel = page.ovoc
+    page.tabs.setCurrentWidget(panel)
+    panel.timeouts = ConsoleTimeouts(prompt=5.0, import_run=30.0, leave=2.0)
+    panel.verify_interval = 0.2
+    qtbot.keyClicks(panel.host, "127.0.0.1")
+    panel.port.setValue(port)
+    panel.user.setText(ovoc.user.name)
+    qtbot.keyClicks(panel.password, ovoc.user.password)
+    qtbot.keyClicks(panel.root_password, root)
+    panel.verify_port.setValue(ovoc.https_port)
+
+
+def test_ovoc_first_contact_shows_the_host_key_then_imports_and_serves(
+    qtbot: QtBot, renewal: Workspace, ovoc: OvocServer, tmp_path: Path
+) -> None:
+    server = ovoc.start()
+    _w, page = open_deploy_page(qtbot, renewal)
+    panel = page.ovoc
+    _fill_ovoc(qtbot, page, ovoc, server.port, ovoc.ROOT_PASSWORD)
+    panel.choose_file = lambda _title: str(_profile_file(ovoc, tmp_path))
+    panel.profile.setCurrentIndex(panel.profile.count() - 1)
+    panel.profile.activated.emit(panel.profile.count() - 1)  # "Other profile file…"
+    assert panel.profile.currentText() == "my-ovoc.toml"
+
+    # What will be sent, before anything is sent.
+    panel.show_plan.click()
+    qtbot.waitUntil(lambda: "server.key" in panel.output.toPlainText(), timeout=WAIT_MS)
+    assert str(ovoc.cert_dir) in panel.output.toPlainText()
+    assert not ovoc.cert_dir.exists()
+
+    questions: list[HostKeyQuestion] = []
+    panel.ask_host_key = lambda q: questions.append(q) or True
+    panel.confirm = lambda text: "EmsServerManager" in text
+    panel.deploy_button.click()
+    qtbot.waitUntil(lambda: panel.message.isVisible(), timeout=WAIT_MS)
+    assert panel.message.property("kind") == "ok", panel.message.text()
+    assert "generated successfully" in panel.message.text()
+    assert len(questions) == 1 and not questions[0].changed
+    assert questions[0].fingerprint == ovoc.target(server).host_key_pin
+    leaf = renewal.deploy_material(with_key=False).leaf_sha256
+    assert fetch_served_chain("127.0.0.1", ovoc.https_port).leaf_sha256 == leaf
+    assert "su: root shell opened" in panel.output.toPlainText()
+    assert ovoc.ROOT_PASSWORD not in panel.output.toPlainText()
+
+
+def test_ovoc_wrong_root_password_is_shown_on_the_page_and_nothing_is_sent(
+    qtbot: QtBot, renewal: Workspace, ovoc: OvocServer, tmp_path: Path
+) -> None:
+    server = ovoc.start()
+    _w, page = open_deploy_page(qtbot, renewal)
+    panel = page.ovoc
+    _fill_ovoc(qtbot, page, ovoc, server.port, "wrong-root")
+    panel.use_profile_file(str(_profile_file(ovoc, tmp_path)))
+    panel.ask_host_key = lambda q: True
+    panel.confirm = lambda text: True
+    panel.deploy_button.click()
+    qtbot.waitUntil(lambda: panel.message.isVisible(), timeout=WAIT_MS)
+    assert panel.message.property("kind") == "error"
+    assert "root password was refused" in panel.message.text()
+    assert "Nothing was sent" in panel.message.text()
+    assert not ovoc.cert_dir.exists()
+    assert panel.deploy_button.isEnabled()  # fix the password and try again
+
+
+def test_ovoc_empty_fields_are_named() -> None:
+    from ui.launch import application
+    from ui.ovoc_panel import OvocPanel
+
+    application()
+    panel = OvocPanel(lambda: pytest.fail("no workspace needed"), lambda: pytest.fail("no task"))
+    panel.deploy()
+    assert "OVOC server's address" in panel.message.text()
+    panel.host.setText("ovoc.example.com")
+    panel.deploy()
+    assert "root password" in panel.message.text()

@@ -1,0 +1,515 @@
+"""The SBC / gateway deployment on the Deploy page: a device list, trust, progress rows.
+
+The work is app.mediant's: deploy_to_devices backs up, uploads, saves and verifies each device
+in a bounded pool. This panel only collects the devices, asks what must be asked (trust on
+first contact, the final go-ahead) and shows each device's row as the engine reports it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QMessageBox,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.errors import AccertError
+from app.mediant import pins
+from app.mediant.client import Timing, presented_certificate
+from app.mediant.deploy import DeviceResult, DeviceTarget
+from app.mediant.devices import (
+    SavedDevice,
+    forget_device,
+    load_device_password,
+    load_devices,
+    remember_device,
+    store_device_password,
+)
+from app.mediant.fleet import DeviceProgress, FleetReport
+from app.workspace import Workspace
+from ui.base import note
+from ui.device_dialog import DeviceEntry, ask_device
+from ui.feedback import Message
+from ui.tasks import TaskRunner
+
+COLUMNS = ("Device", "Context", "Verify on", "Step", "Status", "Time")
+STATUS_COLOURS = {
+    "done": "#1e7b34",
+    "finished": "#1e7b34",
+    "failed": "#b3261e",
+    "skipped": "#8a6d00",
+}
+
+
+@dataclass(frozen=True)
+class Unknown:
+    """A device whose HTTPS certificate nobody has trusted yet: what the user must compare."""
+
+    device: SavedDevice
+    subject: str
+    fingerprint: str
+    error: str = ""  # could not even connect: said in its row, nothing sent
+
+
+def first_contact(devices: Sequence[SavedDevice]) -> list[Unknown]:
+    """Runs in the pool: the certificate each not-yet-trusted device presents."""
+    found = []
+    for d in devices:
+        try:
+            subject, fp = presented_certificate(d.host, d.port, timeout=10.0)
+        except (OSError, AccertError) as exc:
+            found.append(Unknown(d, "", "", error=getattr(exc, "message", str(exc))))
+        else:
+            found.append(Unknown(d, subject, fp))
+    return found
+
+
+class _Bridge(QObject):
+    """Progress from the deployment's worker threads, delivered on the GUI thread."""
+
+    progress = Signal(object)
+
+
+class SbcPanel(QWidget):
+    def __init__(
+        self,
+        workspace: Callable[[], Workspace],
+        tasks: Callable[[], TaskRunner],
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._workspace = workspace
+        self._tasks = tasks
+        self.timing: Timing | None = None  # tests shorten the waits
+        self.passwords: dict[str, str] = {}  # this session only; saved ones are in keyring
+        self.results: dict[str, DeviceResult] = {}
+        # The questions; tests replace them (a modal dialog would block them).
+        self.ask_device: Callable[[SavedDevice | None, str], DeviceEntry | None] = (
+            lambda device, password: ask_device(self, device, password)
+        )
+        self.ask_trust: Callable[[Unknown], bool] = self._ask_trust
+        self.confirm: Callable[[str], bool] = self._confirm
+        self._bridge = _Bridge()
+        self._bridge.progress.connect(self._on_progress)
+        self._running = False
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(
+            note(
+                "Tick the devices to deploy to. Each one is backed up first (its INI file into "
+                "the renewal's backups folder), then gets the key, certificate and chain, saves "
+                "to flash and is checked by a TLS handshake."
+            )
+        )
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.verticalHeader().hide()
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        for col in range(1, len(COLUMNS)):
+            header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
+        self.table.itemSelectionChanged.connect(self._show_detail)
+        self.table.itemChanged.connect(lambda *_: self._update_buttons())
+        self.table.doubleClicked.connect(lambda *_: self.edit_selected())
+        layout.addWidget(self.table, 2)
+
+        row = QHBoxLayout()
+        self.add_button = QPushButton("&Add device…")
+        self.add_button.clicked.connect(self.add_device)
+        self.edit_button = QPushButton("&Edit…")
+        self.edit_button.clicked.connect(self.edit_selected)
+        self.remove_button = QPushButton("Re&move")
+        self.remove_button.clicked.connect(self.remove_selected)
+        self.deploy_button = QPushButton("&Deploy")
+        self.deploy_button.setDefault(False)
+        self.deploy_button.setAutoDefault(False)
+        self.deploy_button.clicked.connect(self.deploy)
+        for b in (self.add_button, self.edit_button, self.remove_button):
+            row.addWidget(b)
+        row.addStretch(1)
+        row.addWidget(self.deploy_button)
+        layout.addLayout(row)
+        self.detail = QTextBrowser()
+        self.detail.setMaximumHeight(110)
+        self.detail.setPlaceholderText("Select a device to see what happened to it.")
+        layout.addWidget(self.detail, 1)
+        self.message = Message(self)
+        layout.addWidget(self.message)
+
+    # --- the device list -------------------------------------------------------------------
+
+    def load(self, preselected: Sequence[SavedDevice] = ()) -> None:
+        """The saved devices plus those "renew these" chose; the chosen ones start ticked."""
+        chosen = {d.key for d in preselected}
+        devices = {d.key: d for d in load_devices()}
+        for d in preselected:
+            devices.setdefault(d.key, d)
+        self.table.blockSignals(True)
+        self.table.setRowCount(0)
+        for d in sorted(devices.values(), key=lambda d: (d.name or d.host, d.port)):
+            self._add_row(d, checked=d.key in chosen)
+        self.table.blockSignals(False)
+        self._update_buttons()
+
+    def devices(self) -> list[SavedDevice]:
+        return [self._device(r) for r in range(self.table.rowCount())]
+
+    def checked(self) -> list[SavedDevice]:
+        return [
+            self._device(r)
+            for r in range(self.table.rowCount())
+            if self._item(r, 0).checkState() == Qt.CheckState.Checked
+        ]
+
+    def set_checked(self, key: str, checked: bool = True) -> None:
+        for r in range(self.table.rowCount()):
+            if self._device(r).key == key:
+                state = Qt.CheckState.Checked if checked else Qt.CheckState.Unchecked
+                self._item(r, 0).setCheckState(state)
+
+    def row_of(self, key: str) -> int:
+        for r in range(self.table.rowCount()):
+            if self._device(r).key == key:
+                return r
+        raise KeyError(key)
+
+    def row_text(self, key: str) -> dict[str, str]:
+        r = self.row_of(key)
+        return {name: self._item(r, c).text() for c, name in enumerate(COLUMNS)}
+
+    def _item(self, row: int, col: int) -> QTableWidgetItem:
+        item = self.table.item(row, col)
+        assert item is not None
+        return item
+
+    def _device(self, row: int) -> SavedDevice:
+        device = self._item(row, 0).data(Qt.ItemDataRole.UserRole)
+        assert isinstance(device, SavedDevice)
+        return device
+
+    def _add_row(self, d: SavedDevice, *, checked: bool) -> None:
+        r = self.table.rowCount()
+        self.table.insertRow(r)
+        self._fill_row(r, d)
+        self._item(r, 0).setCheckState(
+            Qt.CheckState.Checked if checked else Qt.CheckState.Unchecked
+        )
+
+    def _fill_row(self, r: int, d: SavedDevice) -> None:
+        label = f"{d.name} ({d.host}:{d.port})" if d.name else f"{d.host}:{d.port}"
+        first = QTableWidgetItem(label)
+        first.setFlags(first.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+        first.setData(Qt.ItemDataRole.UserRole, d)
+        old = self.table.item(r, 0)
+        first.setCheckState(old.checkState() if old else Qt.CheckState.Unchecked)
+        self.table.setItem(r, 0, first)
+        verify = ", ".join(str(p) for p in d.verify_ports) or (
+            str(d.port) if 0 in d.contexts else "-"
+        )
+        values = (", ".join(str(c) for c in d.contexts), verify, "", "", "")
+        for col, text in enumerate(values, start=1):
+            self.table.setItem(r, col, QTableWidgetItem(text))
+
+    def _selected_row(self) -> int | None:
+        rows = self.table.selectionModel().selectedRows()
+        return rows[0].row() if rows else None
+
+    def add_device(self) -> None:
+        entry = self.ask_device(None, "")
+        if entry is None:
+            return
+        self._keep(entry)
+        try:
+            r = self.row_of(entry.device.key)
+        except KeyError:
+            self._add_row(entry.device, checked=True)
+        else:
+            self._fill_row(r, entry.device)
+            self._item(r, 0).setCheckState(Qt.CheckState.Checked)
+        self._update_buttons()
+
+    def edit_selected(self) -> None:
+        r = self._selected_row()
+        if r is None or self._running:
+            return
+        device = self._device(r)
+        entry = self.ask_device(device, self._password(device) or "")
+        if entry is None:
+            return
+        if entry.device.key != device.key:
+            forget_device(device.host, device.port)
+        self._keep(entry)
+        self._fill_row(r, entry.device)
+
+    def remove_selected(self) -> None:
+        r = self._selected_row()
+        if r is None or self._running:
+            return
+        device = self._device(r)
+        forget_device(device.host, device.port)
+        pins.forget_pin(device.host, device.port)  # added again: its certificate is shown again
+        self.table.removeRow(r)
+        self._update_buttons()
+
+    def _keep(self, entry: DeviceEntry) -> None:
+        """Save the device (no password in the file); the password to keyring if asked."""
+        remember_device(entry.device)
+        if entry.password:
+            self.passwords[entry.device.key] = entry.password
+            if entry.remember:
+                try:
+                    store_device_password(entry.device, entry.password)
+                except AccertError as exc:
+                    self.message.show_message(
+                        "warning", f"{exc.message}\nThe password is kept until accert closes."
+                    )
+
+    def _password(self, device: SavedDevice) -> str | None:
+        if device.key in self.passwords:
+            return self.passwords[device.key]
+        try:
+            return load_device_password(device)
+        except AccertError:
+            return None
+
+    def _update_buttons(self) -> None:
+        n = len(self.checked())
+        self.deploy_button.setText(
+            f"&Deploy to {n} device{'s' if n != 1 else ''}" if n else "&Deploy"
+        )
+        self.deploy_button.setEnabled(n > 0 and not self._running)
+        for b in (self.add_button, self.edit_button, self.remove_button):
+            b.setEnabled(not self._running)
+
+    # --- deploying -------------------------------------------------------------------------
+
+    def deploy(self) -> None:
+        self.message.clear_message()
+        devices = self.checked()
+        if not devices:
+            self.message.show_message("error", "Tick at least one device to deploy to.")
+            return
+        missing = [d for d in devices if not self._password(d)]
+        if missing:
+            names = ", ".join(f"{d.host}:{d.port}" for d in missing)
+            self.message.show_message(
+                "error",
+                f"No password for {names}.\nSelect the device, click Edit… and enter the "
+                "password of its Administrator account.",
+            )
+            return
+        unknown = [d for d in devices if not pins.get_pin(d.host, d.port)]
+        self._set_running(True)
+        if unknown:
+            for d in unknown:
+                self._set_row(d.key, "connecting", "checking its certificate", None)
+            self._tasks().run(
+                "Checking the devices' certificates",
+                first_contact,
+                unknown,
+                on_done=lambda found: self._trusted(devices, found),
+                on_error=self._failed,
+            )
+        else:
+            self._go(devices, {})
+
+    def _trusted(self, devices: list[SavedDevice], found: list[Unknown]) -> None:
+        accepted: dict[str, str] = {}
+        dropped: set[str] = set()
+        for u in found:
+            if u.error:
+                self._set_row(u.device.key, "connecting", "failed", None)
+                self.results.pop(u.device.key, None)
+                self._note_failure(u.device, f"{u.error}\nNothing was sent to this device.")
+                dropped.add(u.device.key)
+            elif self.ask_trust(u):
+                accepted[u.device.key] = u.fingerprint
+            else:
+                self._set_row(u.device.key, "trust", "skipped", None)
+                self._note_failure(u.device, "Not trusted: nothing was sent to this device.")
+                dropped.add(u.device.key)
+        remaining = [d for d in devices if d.key not in dropped]
+        if not remaining:
+            self._set_running(False)
+            return
+        self._go(remaining, accepted)
+
+    def _go(self, devices: list[SavedDevice], accepted: dict[str, str]) -> None:
+        ws = self._workspace()
+        lines = [f"accert will now deploy {ws.stem} to {len(devices)} device(s):"]
+        for d in devices:
+            ports = ", ".join(str(p) for p in d.verify_ports) or (
+                str(d.port) if 0 in d.contexts else "none"
+            )
+            contexts = ", ".join(str(c) for c in d.contexts)
+            lines.append(
+                f"• {d.name or d.host}:{d.port}: TLS context {contexts}, verify on {ports}"
+                + (", then a graceful reset" if d.reset else "")
+            )
+        lines += [
+            "",
+            f"For each: back up its configuration (INI) into {ws.backups_dir}, upload the key, "
+            "the certificate and the missing CA certificates, save to flash, then check the "
+            "served certificate. The device's old certificate is in the backup.",
+        ]
+        if not self.confirm("\n".join(lines)):
+            self._set_running(False)
+            for d in devices:
+                self._set_row(d.key, "", "", None)
+            return
+        targets: list[DeviceTarget] = []
+        for d in devices:
+            password = self._password(d) or ""
+            targets.append(d.target(password, fingerprint=accepted.get(d.key)))
+            self._set_row(d.key, "waiting", "", None)
+        self._labels = {t.label: d.key for t, d in zip(targets, devices, strict=True)}
+        self._started = time.monotonic()
+        self._tasks().run(
+            f"Deploying to {len(targets)} device(s)",
+            self._deploy_work,
+            ws,
+            targets,
+            on_done=self._done,
+            on_error=self._failed,
+        )
+
+    def _deploy_work(
+        self, ws: Workspace, targets: list[DeviceTarget]
+    ) -> tuple[FleetReport, Path, Path]:
+        from app.mediant.glue import deploy_to_devices
+
+        return deploy_to_devices(
+            ws, targets, progress=self._bridge.progress.emit, timing=self.timing
+        )
+
+    def _on_progress(self, p: DeviceProgress) -> None:
+        key = self._labels.get(p.label)
+        if key is not None:
+            self._set_row(key, p.step, p.status, p.elapsed)
+
+    def _done(self, outcome: tuple[FleetReport, Path, Path]) -> None:
+        report, _json_path, text_path = outcome
+        self._set_running(False)
+        for result in report.results:
+            key = self._labels.get(result.label)
+            if key is None:
+                continue
+            self.results[key] = result
+            status = "done" if result.ok else "failed"
+            self._set_row(key, result.step, status, result.elapsed)
+        good = sum(r.ok for r in report.results)
+        total = len(report.results)
+        if report.ok:
+            self.message.show_message(
+                "ok",
+                f"Deployed to {good} of {total} device(s); each serves the new certificate.\n"
+                f"Report: {text_path}",
+            )
+        else:
+            failed = ", ".join(r.label for r in report.failed)
+            self.message.show_message(
+                "error",
+                f"Deployed to {good} of {total} device(s). Failed: {failed}.\n"
+                "Select a device to see why and where its backup is; fix it and deploy to it "
+                f"again. Report: {text_path}",
+            )
+        self._show_detail()
+
+    def _failed(self, exc: AccertError) -> None:
+        self._set_running(False)
+        self.message.show_error(exc)
+
+    def _note_failure(self, device: SavedDevice, text: str) -> None:
+        self.results[device.key] = DeviceResult(
+            label=device.name or f"{device.host}:{device.port}",
+            host=device.host,
+            port=device.port,
+            ok=False,
+            step="trust",
+            message=text,
+        )
+
+    def _set_running(self, running: bool) -> None:
+        self._running = running
+        self._update_buttons()
+
+    def _set_row(self, key: str, step: str, status: str, elapsed: float | None) -> None:
+        try:
+            r = self.row_of(key)
+        except KeyError:
+            return
+        self._item(r, 3).setText(step)
+        status_item = self._item(r, 4)
+        status_item.setText(status)
+        colour = STATUS_COLOURS.get(status)
+        status_item.setForeground(QBrush(QColor(colour)) if colour else QBrush())
+        self._item(r, 5).setText("" if elapsed is None else f"{elapsed:.1f} s")
+
+    def _show_detail(self) -> None:
+        r = self._selected_row()
+        if r is None:
+            return
+        device = self._device(r)
+        result = self.results.get(device.key)
+        if result is None:
+            self.detail.setPlainText(
+                f"{device.host}:{device.port}, user {device.user}: not deployed in this session."
+            )
+            return
+        lines = [result.message]
+        if result.hint:
+            lines.append(result.hint)
+        if result.backup_path:
+            lines.append(f"Backup of its configuration: {result.backup_path}")
+        lines += [f"Warning: {w}" for w in result.warnings]
+        if result.error_kind == "DeviceUntrusted":
+            lines.append(
+                "If the device got a new certificate on purpose, remove it from the list and add "
+                "it again: accert then shows the new fingerprint to compare."
+            )
+        for n, step in enumerate(result.manual_steps, 1):
+            lines.append(f"{n}. {step}")
+        self.detail.setPlainText("\n".join(lines))
+
+    # --- the default questions (dialogs) ---------------------------------------------------
+
+    def _ask_trust(self, u: Unknown) -> bool:
+        answer = QMessageBox.question(
+            self,
+            "Trust this device?",
+            f"{u.device.host}:{u.device.port} presents a certificate accert does not know yet:\n\n"
+            f"Subject: {u.subject}\nSHA-256: {u.fingerprint}\n\n"
+            "Compare the fingerprint with the one the device's web page shows (or ask its "
+            "administrator). Trust it for this device from now on?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No,
+        )
+        return answer == QMessageBox.StandardButton.Yes
+
+    def _confirm(self, text: str) -> bool:
+        answer = QMessageBox.question(
+            self,
+            "Deploy now?",
+            text,
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Cancel,
+        )
+        return answer == QMessageBox.StandardButton.Yes
