@@ -36,10 +36,17 @@ def create_window(pool: Pool | None = None) -> RenewalWizard:
 
 
 def main(argv: list[str] | None = None) -> int:
-    app = application(argv)
+    args = list(sys.argv if argv is None else argv)
+    app = application(args)
     install_excepthook()
     window = create_window()
     window.show()
+    if "--dashboard" in args[1:]:  # straight to the estate (e.g. a Start-menu shortcut)
+        from ui.pages.start import StartPage
+
+        start = window.currentPage()
+        assert isinstance(start, StartPage)
+        start.open_dashboard()
     return int(app.exec())
 
 

@@ -23,6 +23,8 @@ class Session:
     # "Renew these" from the estate dashboard: the Deploy page starts with these selected.
     preselected_devices: list[SavedDevice] = field(default_factory=list)
     preselected_ovoc: list[Target] = field(default_factory=list)
+    # ... and for a new renewal, the names those targets serve today (CN first).
+    suggested_names: tuple[str, ...] = ()
 
     @property
     def stage(self) -> Stage | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
+from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
@@ -92,6 +93,22 @@ class RenewalWizard(QWizard):
             with contextlib.suppress(OSError):
                 ws.log("unexpected-error", error=f"{type(exc).__name__}: {exc}")
         show_unexpected(exc, details, self)
+
+    def start_from_dashboard(self, renewal: Path | None, names: tuple[str, ...]) -> None:
+        """ "Renew these": continue `renewal` (to its next step), or a new one with `names`."""
+        from ui.pages.start import StartPage
+
+        self.session.suggested_names = () if renewal else names
+        if self.currentId() != int(Page.START):
+            self.restart()
+        start = self.currentPage()
+        assert isinstance(start, StartPage)
+        if renewal is None:
+            start.new.setChecked(True)
+        else:
+            start.refresh()
+            start.select_renewal(renewal)
+        self.next()
 
     def what_would_be_lost(self) -> list[str]:
         lost = [f"{name} is still running." for name in self.tasks.busy()]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
@@ -182,8 +184,14 @@ class NamesPage(BasePage):
         ws = self.session.workspace
         self.touched.clear()
         self.message.clear_message()
+        names = self.session.suggested_names
         if ws is not None:
             self.load(ws.state.request)
+        elif names:  # "renew these" from the estate dashboard
+            subject = replace(flow.default_subject(), common_name=names[0])
+            self.load(
+                RequestSpec(subject, tuple(n for n in names[1:] if n != bare_domain(names[0])))
+            )
         else:
             self.load(RequestSpec(flow.default_subject()))
         editable = flow.names_editable(self.session.stage)

@@ -86,7 +86,13 @@ class StartPage(BasePage):
         layout.addWidget(self.renewals, 1)
         other = QPushButton("Open another renewal &folder…")
         other.clicked.connect(self._browse_folder)
+        self.dashboard = QPushButton("Estate &dashboard…")
+        self.dashboard.setToolTip(
+            "Every SBC and OVOC port, the certificate it serves and when it expires"
+        )
+        self.dashboard.clicked.connect(self.open_dashboard)
         row = QHBoxLayout()
+        row.addWidget(self.dashboard)
         row.addStretch(1)
         row.addWidget(other)
         layout.addLayout(row)
@@ -141,6 +147,23 @@ class StartPage(BasePage):
                 self.renewals.setCurrentItem(first)
                 first.setSelected(True)
         self.new.setChecked(True)
+
+    def open_dashboard(self) -> QWidget:
+        from ui.dashboard import Dashboard
+
+        dashboard = Dashboard(self.wiz())
+        dashboard.show()
+        return dashboard
+
+    def select_renewal(self, path: Path) -> bool:
+        """Choose "Continue" with the renewal in `path` selected; False if it is not listed."""
+        for i in range(self.renewals.topLevelItemCount()):
+            item = self.renewals.topLevelItem(i)
+            if item.data(0, Qt.ItemDataRole.UserRole) == str(path):
+                self.resume.setChecked(True)
+                self.renewals.setCurrentItem(item)
+                return True
+        return False
 
     def _picked_renewal(self) -> None:
         if self.renewals.selectedItems() and self.renewals.hasFocus():
