@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtWidgets import (
     QComboBox,
@@ -28,14 +28,15 @@ from PySide6.QtWidgets import (
 )
 
 from app.errors import AccertError, InputError
-from app.ovoc.console import DEFAULT_TIMEOUTS, ConsoleTimeouts
-from app.ovoc.deploy import OvocResult, OvocTarget
 from app.ovoc.profile import DEFAULT_PROFILE, OvocProfile, available_profiles, load_profile
-from app.ovoc.ssh import HostKeyChanged, HostKeyUnknown, SshTarget
 from app.workspace import Workspace
 from ui.base import mono_font, note
 from ui.feedback import Message
 from ui.tasks import TaskRunner
+
+if TYPE_CHECKING:  # paramiko loads when OVOC is deployed to, not at every start
+    from app.ovoc.console import ConsoleTimeouts
+    from app.ovoc.deploy import OvocResult, OvocTarget
 
 OTHER_PROFILE = "Other profile file…"
 
@@ -67,7 +68,7 @@ class OvocPanel(QWidget):
         super().__init__(parent)
         self._workspace = workspace
         self._tasks = tasks
-        self.timeouts: ConsoleTimeouts = DEFAULT_TIMEOUTS  # tests shorten them
+        self.timeouts: ConsoleTimeouts | None = None  # None: the engine's; tests shorten them
         self.verify_interval = 5.0
         self.ask_host_key: Callable[[HostKeyQuestion], bool] = self._ask_host_key
         self.confirm: Callable[[str], bool] = self._confirm
@@ -196,6 +197,9 @@ class OvocPanel(QWidget):
     # --- deploying ---------------------------------------------------------------------------
 
     def target(self) -> OvocTarget:
+        from app.ovoc.deploy import OvocTarget
+        from app.ovoc.ssh import SshTarget
+
         host = self.host.text().strip()
         if not host:
             raise InputError("Enter the OVOC server's address.", "")
@@ -257,11 +261,11 @@ class OvocPanel(QWidget):
     def _work(
         self, ws: Workspace, target: OvocTarget, profile: OvocProfile, progress: Any
     ) -> OvocResult:
+        from app.ovoc.console import DEFAULT_TIMEOUTS
         from app.ovoc.glue import deploy_workspace_to_ovoc
 
-        return deploy_workspace_to_ovoc(
-            ws, target, profile, progress=progress, timeouts=self.timeouts
-        )
+        timeouts = self.timeouts or DEFAULT_TIMEOUTS
+        return deploy_workspace_to_ovoc(ws, target, profile, progress=progress, timeouts=timeouts)
 
     def _done(self, result: OvocResult) -> None:
         self._set_running(False)
@@ -278,6 +282,8 @@ class OvocPanel(QWidget):
         )
 
     def _failed(self, exc: AccertError, target: OvocTarget, profile: OvocProfile) -> None:
+        from app.ovoc.ssh import HostKeyChanged, HostKeyUnknown
+
         self._set_running(False)
         question: HostKeyQuestion | None = None
         if isinstance(exc, HostKeyUnknown):

@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QBrush, QColor
@@ -29,8 +30,6 @@ from PySide6.QtWidgets import (
 
 from app.errors import AccertError
 from app.mediant import pins
-from app.mediant.client import Timing, presented_certificate
-from app.mediant.deploy import DeviceResult, DeviceTarget
 from app.mediant.devices import (
     SavedDevice,
     forget_device,
@@ -39,12 +38,16 @@ from app.mediant.devices import (
     remember_device,
     store_device_password,
 )
-from app.mediant.fleet import DeviceProgress, FleetReport
 from app.workspace import Workspace
 from ui.base import note
 from ui.device_dialog import DeviceEntry, ask_device
 from ui.feedback import Message
 from ui.tasks import TaskRunner
+
+if TYPE_CHECKING:  # requests and the deployment load when a device is deployed to
+    from app.mediant.client import Timing
+    from app.mediant.deploy import DeviceResult, DeviceTarget
+    from app.mediant.fleet import DeviceProgress, FleetReport
 
 COLUMNS = ("Device", "Context", "Verify on", "Step", "Status", "Time")
 STATUS_COLOURS = {
@@ -67,6 +70,8 @@ class Unknown:
 
 def first_contact(devices: Sequence[SavedDevice]) -> list[Unknown]:
     """Runs in the pool: the certificate each not-yet-trusted device presents."""
+    from app.mediant.client import presented_certificate
+
     found = []
     for d in devices:
         try:
@@ -438,6 +443,8 @@ class SbcPanel(QWidget):
         self.message.show_error(exc)
 
     def _note_failure(self, device: SavedDevice, text: str) -> None:
+        from app.mediant.deploy import DeviceResult
+
         self.results[device.key] = DeviceResult(
             label=device.name or f"{device.host}:{device.port}",
             host=device.host,

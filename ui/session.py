@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from app.ca_response import Source
-from app.estate.inventory import Target
 from app.export import ExportResult
 from app.flow import StartChoice
-from app.mediant.devices import SavedDevice
 from app.response_check import ImportOutcome
 from app.workspace import Stage, Workspace
+
+if TYPE_CHECKING:
+    from app.estate.inventory import Target
+    from app.mediant.devices import SavedDevice
 
 
 @dataclass

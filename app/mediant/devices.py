@@ -10,12 +10,15 @@ import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from app.atomic import atomic_write
 from app.errors import InputError
-from app.mediant.deploy import DeviceTarget
 from app.passwords import load_secret, store_secret
 from app.paths import config_dir
+
+if TYPE_CHECKING:  # the deployment (and requests) load only when a device is deployed to
+    from app.mediant.deploy import DeviceTarget
 
 DEVICES_FILE = "devices.json"
 
@@ -43,6 +46,8 @@ class SavedDevice:
     def target(
         self, password: str, *, fingerprint: str | None = None, trust_system: bool = False
     ) -> DeviceTarget:
+        from app.mediant.deploy import DeviceTarget
+
         return DeviceTarget(
             host=self.host,
             port=self.port,
