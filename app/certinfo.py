@@ -11,6 +11,7 @@ from app.checks import cn_of, days_left
 from app.csr import sans_of
 from app.fingerprints import cert_sha256, public_key_sha256
 from app.keys import describe
+from app.names import readable_name
 
 
 @dataclass(frozen=True)
@@ -57,8 +58,8 @@ def info(cert: x509.Certificate, role: str, source: str = "") -> CertInfo:
     return CertInfo(
         role=role,
         common_name=cn_of(cert),
-        subject=cert.subject.rfc4514_string(),
-        issuer=cert.issuer.rfc4514_string(),
+        subject=readable_name(cert.subject),
+        issuer=readable_name(cert.issuer),
         sans=sans_of(cert.extensions),
         not_before=cert.not_valid_before_utc,
         not_after=cert.not_valid_after_utc,

@@ -14,6 +14,7 @@ from cryptography.x509.oid import AuthorityInformationAccessOID
 
 from app.errors import ChainProblem
 from app.fingerprints import cert_sha256, same_public_key
+from app.names import readable_name
 
 MAX_DEPTH = 10
 
@@ -151,8 +152,8 @@ def build(
             named = [c for c in candidates if c.subject == current.issuer]
             if named:
                 problems.append(
-                    f"The certificate '{named[0].subject.rfc4514_string()}' has the right name "
-                    f"but did not sign '{current.subject.rfc4514_string()}': it is another "
+                    f"The certificate '{readable_name(named[0].subject)}' has the right name "
+                    f"but did not sign '{readable_name(current.subject)}': it is another "
                     "generation of that CA. Download the chain that belongs to this certificate."
                 )
                 break
@@ -176,7 +177,7 @@ def build(
         problems.append("The chain is longer than 10 certificates or loops; it is not valid.")
     complete = is_self_signed(chain[-1]) and not problems
     last = chain[-1]
-    missing = None if complete or problems else last.issuer.rfc4514_string()
+    missing = None if complete or problems else readable_name(last.issuer)
     aia = None if complete else aia_issuer_url(last)
     in_chain = {cert_sha256(c) for c in chain}
     unrelated = tuple(c for c in pool if cert_sha256(c) not in in_chain)

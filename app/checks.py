@@ -11,6 +11,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from app.csr import sans_of
+from app.names import readable_name
 
 EXPIRY_WARNING_DAYS = 30
 
@@ -19,7 +20,7 @@ def cn_of(cert: x509.Certificate) -> str:
     from cryptography.x509.oid import NameOID
 
     values = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
-    return str(values[0].value) if values else cert.subject.rfc4514_string()
+    return str(values[0].value) if values else readable_name(cert.subject)
 
 
 def days_left(cert: x509.Certificate, now: dt.datetime | None = None) -> int:

@@ -12,7 +12,7 @@ from cryptography.x509.oid import NameOID
 from app.errors import ImportProblem
 from app.fingerprints import public_key_sha256
 from app.keys import PrivateKey, describe
-from app.names import is_ip
+from app.names import is_ip, readable_name
 from app.request import RequestSpec, require_valid
 
 
@@ -102,7 +102,7 @@ def summarise(csr: x509.CertificateSigningRequest) -> CsrSummary:
     cns = csr.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
     algorithm = csr.signature_hash_algorithm
     return CsrSummary(
-        subject=csr.subject.rfc4514_string(),
+        subject=readable_name(csr.subject),
         common_name=str(cns[0].value) if cns else "",
         sans=sans_of(csr.extensions),
         key=describe(csr.public_key()),

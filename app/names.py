@@ -7,6 +7,9 @@ import ipaddress
 import json
 import re
 
+from cryptography import x509
+from cryptography.x509.oid import NameOID
+
 from app.paths import resources_dir
 
 _LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
@@ -109,3 +112,9 @@ def file_stem(common_name: str) -> str:
     stem = common_name.strip().lower().replace("*", "star")
     stem = re.sub(r"[^a-z0-9]+", "_", stem).strip("_")
     return stem or "certificate"
+
+
+def readable_name(name: x509.Name) -> str:
+    """A distinguished name as engineers read it: "E=pki@example.com,CN=..." (RFC 4514 would
+    print the e-mail attribute as its OID, 1.2.840.113549.1.9.1)."""
+    return name.rfc4514_string({NameOID.EMAIL_ADDRESS: "E"})

@@ -27,6 +27,7 @@ from app.errors import AccertError
 from app.estate.inventory import Inventory, Kind, Target
 from app.fingerprints import cert_sha256, public_key_sha256
 from app.keys import describe
+from app.names import readable_name
 from app.tls_probe import ServedChain, fetch_served_chain
 
 if TYPE_CHECKING:
@@ -185,10 +186,10 @@ def describe_served(
         target=target,
         port=served.port,
         reachable=True,
-        subject=leaf.subject.rfc4514_string(),
+        subject=readable_name(leaf.subject),
         common_name=cn_of(leaf),
         sans=sans_of(leaf.extensions),
-        issuer=leaf.issuer.rfc4514_string(),
+        issuer=readable_name(leaf.issuer),
         not_after=leaf.not_valid_after_utc,
         days_left=(leaf.not_valid_after_utc - now).days,
         chain_complete=complete,

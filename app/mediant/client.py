@@ -19,6 +19,7 @@ from requests.auth import AuthBase, HTTPBasicAuth, HTTPDigestAuth
 from app.errors import DeployError
 from app.mediant import pins
 from app.mediant.errors import DeviceAuthError, DeviceBusy, DeviceUntrusted, NoRestApi
+from app.names import readable_name
 from app.redact import redact, register_secret
 from app.tls_probe import ProbeError, fetch_served_chain
 
@@ -349,7 +350,7 @@ def presented_certificate(host: str, port: int, *, timeout: float = 10.0) -> tup
         raise DeployError(
             f"Cannot reach {host}:{port} over HTTPS: {exc.message}", exc.hint
         ) from exc
-    return served.leaf.subject.rfc4514_string() or "(empty)", served.leaf_sha256
+    return readable_name(served.leaf.subject) or "(empty)", served.leaf_sha256
 
 
 def _asks_digest(response: requests.Response) -> bool:

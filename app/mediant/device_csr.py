@@ -15,6 +15,7 @@ from cryptography.x509.oid import NameOID
 
 from app.errors import DeployError
 from app.mediant.client import MediantClient
+from app.names import readable_name
 
 MIN_RSA_BITS = 2048
 
@@ -71,7 +72,7 @@ def request_device_csr(client: MediantClient, context: int, subject: DeviceCsrSu
     cns = csr.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
     if not cns or cns[0].value != subject.common_name:
         raise DeployError(
-            f"The CSR from {client.where} is for {csr.subject.rfc4514_string()}, not "
+            f"The CSR from {client.where} is for {readable_name(csr.subject)}, not "
             f"{subject.common_name}.",
             "Request it again.",
         )
@@ -91,7 +92,7 @@ def request_device_csr(client: MediantClient, context: int, subject: DeviceCsrSu
         bits, desc = 0, type(key).__name__
     return DeviceCsr(
         csr_pem=csr.public_bytes(serialization.Encoding.PEM),
-        subject=csr.subject.rfc4514_string(),
+        subject=readable_name(csr.subject),
         key_description=desc,
         key_bits=bits,
         warnings=tuple(warnings),

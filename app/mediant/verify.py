@@ -9,6 +9,7 @@ from cryptography import x509
 
 from app.fingerprints import cert_sha256
 from app.material import DeployMaterial
+from app.names import readable_name
 from app.tls_probe import ProbeError, fetch_served_chain
 
 
@@ -67,7 +68,7 @@ def _once(host: str, port: int, material: DeployMaterial | None, timeout: float)
     except ProbeError as exc:
         return Verification(host, port, False, "", "", "", False, (), exc.message)
     leaf = served.leaf
-    subject = leaf.subject.rfc4514_string()
+    subject = readable_name(leaf.subject)
     not_after = leaf.not_valid_after_utc.strftime("%Y-%m-%d")
     if material is None:
         return Verification(
@@ -77,7 +78,7 @@ def _once(host: str, port: int, material: DeployMaterial | None, timeout: float)
         )  # fmt: skip
     sent = {cert_sha256(c) for c in served.chain[1:]}
     missing = tuple(
-        x509.load_pem_x509_certificate(p).subject.rfc4514_string()
+        readable_name(x509.load_pem_x509_certificate(p).subject)
         for p in material.intermediates_pem
         if cert_sha256(x509.load_pem_x509_certificate(p)) not in sent
     )

@@ -43,8 +43,8 @@ def summary_html(ws: Workspace) -> str:
         parts.append("</ul>")
     else:
         parts.append(
-            "<p>Nothing was deployed from accert. Follow the steps on the Deploy page, or run "
-            "<code>accert deploy-sbc</code> / <code>accert deploy-ovoc</code>.</p>"
+            "<p>Nothing was deployed yet. Go <i>Back</i> to the Deploy page to deploy to the "
+            "SBCs, gateways and OVOC, or to follow its <i>By hand</i> steps.</p>"
         )
     parts.append(
         "<p>Next year: start accert, choose <i>Start a new renewal</i>; the organisation "

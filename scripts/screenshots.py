@@ -1,0 +1,187 @@
+"""Render every page of the wizard, and the estate dashboard, to docs/screenshots/*.png.
+
+A real renewal with real crypto: a throwaway CA (the tests' openssl one), a temporary
+ACCERT_HOME and passphrase, so nothing touches the user's folders. Offscreen Qt, no display:
+    .venv/bin/python scripts/screenshots.py [--out docs/screenshots] [--scale 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
+    parser.add_argument("--scale", default="1", help="QT_SCALE_FACTOR, e.g. 2 to check 200 %%")
+    args = parser.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="accert-shots-"))
+    os.environ.update(
+        QT_QPA_PLATFORM="offscreen",
+        QT_SCALE_FACTOR=args.scale,
+        ACCERT_HOME=str(tmp / "home"),
+        ACCERT_PASSPHRASE="screenshots-only-passphrase",
+    )
+    import keyring
+    from keyring.backends.fail import Keyring as NoKeyring
+
+    keyring.set_keyring(NoKeyring())
+    args.out.mkdir(parents=True, exist_ok=True)
+    shoot(args.out, tmp)
+    return 0
+
+
+def shoot(out: Path, tmp: Path) -> None:
+    from PySide6.QtWidgets import QApplication, QWidget, QWizard
+
+    from app.ca_response import Source
+    from app.export import PRESETS, ExportOptions
+    from app.mediant.devices import SavedDevice, remember_device
+    from app.request import KeyType, RequestSpec, Subject
+    from app.workspace import Workspace
+    from tests.fakes.tls_listeners import TlsListener, closed_port, issue, stop_all
+    from tests.pki import TestCA
+    from ui.dashboard import Dashboard
+    from ui.launch import create_window
+    from ui.pages.csr import CsrPage
+    from ui.pages.export import ExportPage
+    from ui.pages.names import NamesPage
+    from ui.pages.response import ResponsePage
+    from ui.pages.start import StartPage
+
+    ca = TestCA(tmp / "ca", "Example")
+    # Last year's renewal (done) and one waiting for its CA: the Start page lists them.
+    old = Workspace.create(
+        RequestSpec(
+            Subject("sbc.example.org", "Example Ltd", "Voice", "London", "", "GB"),
+            ("sbc.example.org",),
+            KeyType.EC256,
+        )
+    )
+    old.generate()
+    leaf = ca.sign(old.csr_pem, tmp / "old.crt")
+    old.import_response([Source("old.crt", leaf.read_bytes() + ca.inter_pem + ca.root_pem)])
+    old.export(None, ExportOptions(PRESETS["audiocodes"].artifacts))
+    waiting = Workspace.create(
+        RequestSpec(Subject("ovoc.example.net", "Example Ltd", "", "Paris", "", "FR"))
+    )
+    waiting.generate()
+    for host, name, ctx, ports in (
+        ("sbc-lon.example.com", "SBC London", (0, 1), (443, 5061)),
+        ("sbc-par.example.com", "SBC Paris", (1,), (5061,)),
+        ("gw-mad.example.com", "Gateway Madrid", (0,), (443,)),
+    ):
+        remember_device(SavedDevice(host, contexts=ctx, verify_ports=ports, name=name))
+
+    w = create_window()
+    w.confirm_close = lambda lost: True
+    w.resize(900, 680)
+    w.show()
+    app = QApplication.instance()
+    assert app is not None
+
+    def settle(until: Callable[[], bool] = lambda: True, seconds: float = 30) -> None:
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            app.processEvents()
+            if until():
+                break
+            time.sleep(0.01)
+        for _ in range(5):
+            app.processEvents()
+
+    def grab(widget: QWidget, name: str) -> None:
+        settle()
+        path = out / f"{name}.png"
+        widget.grab().save(str(path), "PNG", 9)
+        print(f"{path} ({path.stat().st_size // 1024} KB)")
+
+    start = w.currentPage()
+    assert isinstance(start, StartPage)
+    grab(w, "01-start")
+    w.next()
+    names = w.currentPage()
+    assert isinstance(names, NamesPage)
+    names.cn.setText("*.example.com")
+    for san in ("sbc-lon.example.com", "ovoc.example.com"):
+        names.san_input.setText(san)
+        names.add_san()
+    names.org.setText("Example Ltd")
+    names.ou.setText("Voice")
+    names.locality.setText("London")
+    names.country.setCurrentIndex(max(names.country.findData("GB"), 0))
+    names.email.setText("pki@example.com")
+    grab(w, "02-names")
+    w.next()
+    csr = w.currentPage()
+    assert isinstance(csr, CsrPage)
+    settle(csr.isComplete)
+    grab(w, "03-key-and-csr")
+    ws = w.session.require()
+    leaf = ca.sign(ws.csr_pem, tmp / "star_example_com.crt")
+    (tmp / "DigiCertCA.crt").write_bytes(ca.inter_pem)
+    (tmp / "TrustedRoot.crt").write_bytes(ca.root_pem)
+    w.next()
+    resp = w.currentPage()
+    assert isinstance(resp, ResponsePage)
+    resp.add_files([leaf, tmp / "DigiCertCA.crt", tmp / "TrustedRoot.crt"])
+    settle(lambda: resp.verdict.text() not in ("", "Checking the files…"))
+    grab(w, "04-ca-response")
+    w.next()
+    exp = w.currentPage()
+    assert isinstance(exp, ExportPage)
+    exp.preset_buttons["windows"].click()
+    exp.folder.setText(str(tmp / "export"))
+    exp.pass1.setText("Renew-every-year-2026")
+    exp.pass2.setText("Renew-every-year-2026")
+    settle()
+    exp.export_button.click()
+    settle(lambda: exp.result.isVisible() or exp.message.isVisible())
+    grab(w, "05-export")
+    w.next()
+    deploy = w.currentPage()
+    deploy.sbc.set_checked("sbc-lon.example.com:443")  # type: ignore[attr-defined]
+    deploy.sbc.set_checked("sbc-par.example.com:443")  # type: ignore[attr-defined]
+    grab(w, "06-deploy")
+    w.button(QWizard.WizardButton.NextButton).click()
+    grab(w, "07-summary")
+
+    # The estate dashboard, scanning real TLS listeners in several states.
+    listeners = []
+    ports = []
+    for cn, days in (("sbc-lon", 200), ("sbc-par", 12), ("sbc-nyc", -3), ("teams", 45)):
+        cert, key = issue(ca, f"{cn}.example.com", days_left=days, valid_days=400)
+        listeners.append(TlsListener(cert + ca.inter_pem, key, tmp / "tls" / cn))
+        ports.append(str(listeners[-1].port))
+    estate = tmp / "estate.csv"
+    estate.write_text(
+        "host,ports,kind,name,site\n"
+        f"127.0.0.1,{' '.join(ports)},sbc,Lab SBCs,London\n"
+        f"localhost,{closed_port()},sbc,SBC Madrid,Madrid\n"
+    )
+    w.restart()
+    start = w.currentPage()
+    assert isinstance(start, StartPage)
+    dash = start.open_dashboard()
+    assert isinstance(dash, Dashboard)
+    dash.resize(1000, 600)
+    dash.choose_open = lambda _t, _f: str(estate)
+    dash.import_button.click()
+    dash.renewal.setCurrentIndex(max(dash.renewal.findData(str(ws.path)), 0))
+    dash.scan_button.click()
+    settle(dash.scan_button.isEnabled)
+    grab(dash, "08-estate-dashboard")
+    stop_all(listeners)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
