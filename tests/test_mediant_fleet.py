@@ -217,3 +217,24 @@ def test_device_without_rest_api_gets_manual_steps_and_files(
         assert certs == [f"{workspace.stem}-ca1.crt.pem", f"{workspace.stem}.crt.pem"]
         assert "Configuration > System > Certificates" in err and "--preset audiocodes" in err
         assert not list(folder.glob("*.key.pem"))  # no unencrypted key written unasked
+
+
+def test_cli_lists_a_devices_tls_contexts_and_changes_nothing(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with MediantSim() as sim:
+        monkeypatch.setenv("SBC_PW", sim.password)
+        fp = fetch_served_chain("127.0.0.1", sim.port).leaf_sha256
+        code = cli.main([
+            "sbc-contexts", "--host", sim.host_port, "--user", sim.user,
+            "--password-env", "SBC_PW", "--fingerprint", f"SHA256:{fp}",
+        ])  # fmt: skip
+        out = capsys.readouterr()
+        assert code == 0, out.err
+        assert out.out == "0\tdefault\n1\tSIP-Teams\n"
+        assert "Mediant 800, firmware 7.40A.250.003" in out.err
+        assert sim.saves == 0 and {m for m, _p in sim.calls} == {"GET"}
+        monkeypatch.setenv("SBC_PW", "wrong")
+        code = cli.main(["sbc-contexts", "--host", sim.host_port, "--password-env", "SBC_PW"])
+        err = capsys.readouterr().err
+        assert code != 0 and "Traceback" not in err and "error:" in err

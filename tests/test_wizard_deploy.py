@@ -306,3 +306,38 @@ def test_ovoc_empty_fields_are_named() -> None:
     panel.host.setText("ovoc.example.com")
     panel.deploy()
     assert "root password" in panel.message.text()
+
+
+def test_the_device_dialog_reads_the_contexts_by_name(
+    qtbot: QtBot, renewal: Workspace, sims: list[MediantSim]
+) -> None:
+    from ui.device_dialog import DeviceDialog, TrustQuestion
+
+    sim = sims[0]
+    w, _page = open_deploy_page(qtbot, renewal)
+    dialog = DeviceDialog(None, "", w, w.tasks)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.timing = FAST
+    asked: list[TrustQuestion] = []
+    dialog.ask_trust = lambda q: asked.append(q) or True
+    qtbot.keyClicks(dialog.address, sim.host_port)
+    dialog.read_button.click()
+    assert "Enter the password first" in dialog.message.text()
+    qtbot.keyClicks(dialog.password, sim.password)
+    dialog.read_button.click()
+    qtbot.waitUntil(
+        lambda: dialog.context_list.isVisible() or dialog.message.property("kind") == "error",
+        timeout=WAIT_MS,
+    )
+    assert dialog.context_list.isVisible(), dialog.message.text()
+    labels = [dialog.context_list.item(i).text() for i in range(dialog.context_list.count())]
+    assert labels == ["0 (default) — the web server's", "1 (SIP-Teams)"]
+    assert len(asked) == 1 and asked[0].fingerprint == pins.get_pin("127.0.0.1", sim.port)
+    # Ticking the Teams context (and unticking 0) is what will be deployed to.
+    dialog.context_list.item(1).setCheckState(Qt.CheckState.Checked)
+    dialog.context_list.item(0).setCheckState(Qt.CheckState.Unchecked)
+    assert dialog.contexts.text() == "1"
+    dialog.accept()
+    assert dialog.entry is not None and dialog.entry.device.contexts == (1,)
+    assert sim.saves == 0 and not any(m != "GET" for m, _p in sim.calls)  # nothing changed

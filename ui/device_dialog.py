@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
+    QHBoxLayout,
     QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QMessageBox,
+    QPushButton,
     QVBoxLayout,
     QWidget,
 )
@@ -18,6 +26,48 @@ from app.errors import AccertError, InputError
 from app.mediant.devices import SavedDevice, parse_host_port
 from ui.base import note
 from ui.feedback import Message
+
+if TYPE_CHECKING:
+    from app.mediant.client import Timing
+    from app.mediant.deploy import DeviceTarget
+    from app.mediant.ini import TlsContextRow
+    from ui.tasks import TaskRunner
+
+
+@dataclass(frozen=True)
+class TrustQuestion:
+    """A device's HTTPS certificate nobody trusted yet: what the user must compare."""
+
+    host: str
+    port: int
+    subject: str
+    fingerprint: str
+    changed: bool = False
+
+
+def ask_trust_dialog(parent: QWidget, q: TrustQuestion) -> bool:
+    what = (
+        "presents ANOTHER certificate than the one trusted before"
+        if q.changed
+        else "presents a certificate accert does not know yet"
+    )
+    answer = QMessageBox.question(
+        parent,
+        "Trust this device?",
+        f"{q.host}:{q.port} {what}:\n\nSubject: {q.subject}\nSHA-256: {q.fingerprint}\n\n"
+        "Compare the fingerprint with the one the device's web page shows (or ask its "
+        "administrator). Trust it for this device from now on?",
+        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+        QMessageBox.StandardButton.No,
+    )
+    return answer == QMessageBox.StandardButton.Yes
+
+
+def read_contexts(target: DeviceTarget, timing: Timing | None) -> list[TlsContextRow]:
+    """Runs in the pool: the device's TLS contexts (it changes nothing on the device)."""
+    from app.mediant.contexts import read_tls_contexts
+
+    return read_tls_contexts(target, timing=timing)[1]
 
 
 @dataclass(frozen=True)
@@ -66,9 +116,16 @@ def device_from_fields(
 
 class DeviceDialog(QDialog):
     def __init__(
-        self, device: SavedDevice | None, password: str, parent: QWidget | None = None
+        self,
+        device: SavedDevice | None,
+        password: str,
+        parent: QWidget | None = None,
+        tasks: TaskRunner | None = None,
     ) -> None:
         super().__init__(parent)
+        self.tasks = tasks
+        self.timing: Timing | None = None  # tests shorten the waits
+        self.ask_trust: Callable[[TrustQuestion], bool] = lambda q: ask_trust_dialog(self, q)
         self.setWindowTitle("Edit device" if device else "Add a device")
         self.entry: DeviceEntry | None = None
         layout = QVBoxLayout(self)
@@ -93,7 +150,20 @@ class DeviceDialog(QDialog):
         form.addRow("&User:", self.user)
         form.addRow("&Password:", self.password)
         form.addRow("", self.remember)
-        form.addRow("TLS &context(s):", self.contexts)
+        contexts_row = QHBoxLayout()
+        contexts_row.addWidget(self.contexts, 1)
+        self.read_button = QPushButton("&Read from the device")
+        self.read_button.setAutoDefault(False)
+        self.read_button.setToolTip("Lists the device's TLS contexts by name; changes nothing")
+        self.read_button.clicked.connect(self.read_from_device)
+        self.read_button.setEnabled(tasks is not None)
+        contexts_row.addWidget(self.read_button)
+        form.addRow("TLS &context(s):", contexts_row)
+        self.context_list = QListWidget()
+        self.context_list.setMaximumHeight(90)
+        self.context_list.hide()
+        self.context_list.itemChanged.connect(self._ticked)
+        form.addRow("", self.context_list)
         form.addRow("&Verify on ports:", self.ports)
         form.addRow("", self.reset)
         layout.addLayout(form)
@@ -112,6 +182,70 @@ class DeviceDialog(QDialog):
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
+
+    # --- the device's own list of contexts -----------------------------------------------
+
+    def read_from_device(self, fingerprint: str | None = None) -> None:
+        self.message.clear_message()
+        try:
+            device = device_from_fields(
+                self.address.text(), self.user.text(), "", self.contexts.text(), "", False
+            )
+        except AccertError as exc:
+            self.message.show_error(exc)
+            return
+        if not self.password.text():
+            self.message.show_message("error", "Enter the password first.")
+            return
+        assert self.tasks is not None
+        target = device.target(self.password.text(), fingerprint=fingerprint)
+        self.read_button.setEnabled(False)
+        self.message.show_message("info", f"Reading the TLS contexts of {target.label}…")
+        self.tasks.run(
+            f"Reading the TLS contexts of {target.label}",
+            read_contexts,
+            target,
+            self.timing,
+            on_done=self._show_contexts,
+            on_error=lambda exc: self._read_failed(exc, target),
+        )
+
+    def _read_failed(self, exc: AccertError, target: Any) -> None:
+        from app.mediant.errors import DeviceUntrusted
+
+        self.read_button.setEnabled(True)
+        if isinstance(exc, DeviceUntrusted):
+            q = TrustQuestion(exc.host, exc.port, exc.subject, exc.fingerprint, exc.changed)
+            if self.ask_trust(q):
+                self.read_from_device(fingerprint=exc.fingerprint)
+                return
+            self.message.show_message("error", "Not trusted: nothing was read from the device.")
+            return
+        self.message.show_error(exc)
+
+    def _show_contexts(self, rows: list[TlsContextRow]) -> None:
+        self.read_button.setEnabled(True)
+        self.message.clear_message()
+        chosen = set(_numbers(self.contexts.text(), "TLS context", 0, 99))
+        self.context_list.blockSignals(True)
+        self.context_list.clear()
+        for row in rows:
+            item = QListWidgetItem(row.label() + (" — the web server's" if row.index == 0 else ""))
+            item.setData(Qt.ItemDataRole.UserRole, row.index)
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            checked = row.index in chosen
+            item.setCheckState(Qt.CheckState.Checked if checked else Qt.CheckState.Unchecked)
+            self.context_list.addItem(item)
+        self.context_list.blockSignals(False)
+        self.context_list.show()
+
+    def _ticked(self, _item: QListWidgetItem) -> None:
+        ticked = [
+            str(self.context_list.item(i).data(Qt.ItemDataRole.UserRole))
+            for i in range(self.context_list.count())
+            if self.context_list.item(i).checkState() == Qt.CheckState.Checked
+        ]
+        self.contexts.setText(", ".join(ticked))
 
     def accept(self) -> None:
         try:

@@ -40,7 +40,7 @@ from app.mediant.devices import (
 )
 from app.workspace import Workspace
 from ui.base import note
-from ui.device_dialog import DeviceEntry, ask_device
+from ui.device_dialog import DeviceEntry, TrustQuestion, ask_device, ask_trust_dialog
 from ui.feedback import Message
 from ui.tasks import TaskRunner
 
@@ -104,7 +104,7 @@ class SbcPanel(QWidget):
         self.results: dict[str, DeviceResult] = {}
         # The questions; tests replace them (a modal dialog would block them).
         self.ask_device: Callable[[SavedDevice | None, str], DeviceEntry | None] = (
-            lambda device, password: ask_device(self, device, password)
+            lambda device, password: ask_device(self, device, password, self._tasks())
         )
         self.ask_trust: Callable[[Unknown], bool] = self._ask_trust
         self.confirm: Callable[[str], bool] = self._confirm
@@ -499,17 +499,8 @@ class SbcPanel(QWidget):
     # --- the default questions (dialogs) ---------------------------------------------------
 
     def _ask_trust(self, u: Unknown) -> bool:
-        answer = QMessageBox.question(
-            self,
-            "Trust this device?",
-            f"{u.device.host}:{u.device.port} presents a certificate accert does not know yet:\n\n"
-            f"Subject: {u.subject}\nSHA-256: {u.fingerprint}\n\n"
-            "Compare the fingerprint with the one the device's web page shows (or ask its "
-            "administrator). Trust it for this device from now on?",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-            QMessageBox.StandardButton.No,
-        )
-        return answer == QMessageBox.StandardButton.Yes
+        q = TrustQuestion(u.device.host, u.device.port, u.subject, u.fingerprint)
+        return ask_trust_dialog(self, q)
 
     def _confirm(self, text: str) -> bool:
         answer = QMessageBox.question(

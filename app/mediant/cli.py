@@ -98,6 +98,23 @@ def register(subparsers: Any) -> None:
     c.add_argument("--timeout", type=float, default=30.0, help="seconds per device call")
     c.set_defaults(handler=cmd_device_csr)
 
+    x = subparsers.add_parser(
+        "sbc-contexts", help="list a device's TLS contexts (index and name), changing nothing"
+    )
+    x.add_argument("--host", required=True, help="HOST[:PORT] of the device (port 443 by default)")
+    x.add_argument("--user", default="Admin", help="device user (default Admin)")
+    xpw = x.add_mutually_exclusive_group()
+    xpw.add_argument("--password-env", metavar="VAR", help="read the password from this variable")
+    xpw.add_argument("--password-file", metavar="FILE", type=Path, help="read it from this file")
+    x.add_argument(
+        "--fingerprint", metavar="SHA256:..", help="trust this device HTTPS certificate (pinned)"
+    )
+    x.add_argument(
+        "--trust-system", action="store_true", help="verify the device against the system store"
+    )
+    x.add_argument("--timeout", type=float, default=30.0, help="seconds per device call")
+    x.set_defaults(handler=cmd_contexts)
+
     v = subparsers.add_parser("verify", help="show the certificate a TLS port serves")
     v.add_argument("target", help="HOST:PORT")
     v.add_argument("--expect", type=Path, metavar="WORKSPACE", help="must serve this renewal")
@@ -271,6 +288,22 @@ def _ask_trust_on_first_contact(target: DeviceTarget) -> DeviceTarget:
     if input("Trust this certificate for this device? [y/N] ").strip().lower() not in ("y", "yes"):
         raise DeployError(f"{target.label} was not trusted.", "Nothing was sent to the device.")
     return replace(target, fingerprint=fp)
+
+
+def cmd_contexts(args: argparse.Namespace) -> int:
+    from app.mediant.contexts import read_tls_contexts
+
+    host, port = parse_host_port(args.host)
+    device = SavedDevice(host=host, port=port, user=args.user)
+    target = device.target(
+        _password_for(device, args), fingerprint=args.fingerprint, trust_system=args.trust_system
+    )
+    target = _ask_trust_on_first_contact(target)
+    identity, rows = read_tls_contexts(target, timing=Timing(timeout=args.timeout))
+    print(f"{target.label}: {identity.product}, firmware {identity.firmware}", file=sys.stderr)
+    for row in rows:
+        print(f"{row.index}\t{row.name}")
+    return 0
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
