@@ -341,3 +341,90 @@ def test_the_device_dialog_reads_the_contexts_by_name(
     dialog.accept()
     assert dialog.entry is not None and dialog.entry.device.contexts == (1,)
     assert sim.saves == 0 and not any(m != "GET" for m, _p in sim.calls)  # nothing changed
+
+
+def test_a_key_made_by_the_device_from_names_to_deployment(
+    qtbot: QtBot, test_ca: TestCA, sims: list[MediantSim], tmp_path: Path
+) -> None:
+    """The other path the field knows: the SBC makes key and CSR; only the certificate travels."""
+    from app.mediant.devices import remember_device
+    from ui.device_dialog import TrustQuestion
+    from ui.pages.csr import CsrPage
+    from ui.pages.names import NamesPage
+    from ui.pages.response import ResponsePage
+
+    sim = sims[0]
+    device = SavedDevice("127.0.0.1", sim.port, sim.user, (1,), (sim.context_port(1),), name="SBC1")
+    remember_device(device)
+    w = create_window()
+    w.confirm_close = lambda lost: True
+    qtbot.addWidget(w)
+    w.show()
+    w.button(QWizard.WizardButton.NextButton).click()
+    names = w.currentPage()
+    assert isinstance(names, NamesPage)
+    qtbot.keyClicks(names.cn, "sbc1.example.com")
+    names.org.setText("Example Ltd")
+    names.country.setCurrentIndex(max(names.country.findData("GB"), 0))
+    names.key_origin.on_device.setChecked(True)
+    assert not names.key_type.isEnabled()  # the device chooses its key
+    assert names.key_origin.device.currentText() == f"SBC1 (127.0.0.1:{sim.port})"
+    assert names.key_origin.context.value() == 1
+    assert not w.button(QWizard.WizardButton.NextButton).isEnabled()
+    assert "Enter the SBC's password" in names.message.text()
+    qtbot.keyClicks(names.key_origin.password, sim.password)
+    assert w.button(QWizard.WizardButton.NextButton).isEnabled()
+
+    w.button(QWizard.WizardButton.NextButton).click()
+    csr_page = w.currentPage()
+    assert isinstance(csr_page, CsrPage)
+    asked: list[TrustQuestion] = []
+    csr_page.ask_trust = lambda q: asked.append(q) or True
+    qtbot.waitUntil(lambda: csr_page.isComplete() or csr_page.retry.isVisible(), timeout=WAIT_MS)
+    assert csr_page.isComplete(), csr_page.message.text()
+    assert len(asked) == 1  # first contact: the device's certificate was shown
+    assert "The key stays on 127.0.0.1" in csr_page.message.text()
+    ws = w.session.require()
+    assert ws.state.key_origin == "device" and not ws.has_key()
+    assert len(sim.csr_requests) == 1
+
+    leaf = test_ca.sign(ws.csr_pem, tmp_path / "sbc1.crt")
+    w.button(QWizard.WizardButton.NextButton).click()
+    resp = w.currentPage()
+    assert isinstance(resp, ResponsePage)
+    (tmp_path / "ca.crt").write_bytes(test_ca.inter_pem + test_ca.root_pem)
+    resp.add_files([leaf, tmp_path / "ca.crt"])
+    qtbot.waitUntil(lambda: resp.verdict.text() not in ("", "Checking the files…"), timeout=WAIT_MS)
+    assert resp.verdict.text() == "Matches your key; chain complete"
+    w.button(QWizard.WizardButton.NextButton).click()  # import
+    # Export: certificates only (no key here), and deploying needs none.
+    from ui.pages.export import ExportPage
+
+    exp = w.currentPage()
+    assert isinstance(exp, ExportPage)
+    assert "only the certificates can be exported" in exp.result.text()
+    assert not exp.preset_buttons["windows"].isEnabled()
+    assert not exp.preset_buttons["java"].isEnabled()
+    assert w.button(QWizard.WizardButton.NextButton).isEnabled()
+    exp.export_button.click()  # the certificates, for the records
+    qtbot.waitUntil(lambda: exp.export_button.isEnabled(), timeout=WAIT_MS)
+    assert not exp.message.isVisible(), exp.message.text()
+    assert sorted(p.name for p in Path(exp.folder.text()).iterdir()) == [
+        "sbc1_example_com-chain.crt",
+        "sbc1_example_com-fullchain.crt",
+        "sbc1_example_com-root.crt",
+        "sbc1_example_com.crt",
+    ]
+    w.button(QWizard.WizardButton.NextButton).click()
+    page = w.currentPage()
+    assert isinstance(page, DeployPage), type(page).__name__
+    sbc = page.sbc
+    sbc.timing = FAST
+    sbc.set_checked(device.key)
+    sbc.passwords[device.key] = sim.password
+    sbc.confirm = lambda text: True
+    sbc.deploy_button.click()
+    qtbot.waitUntil(lambda: sbc.add_button.isEnabled() and sbc.message.isVisible(), timeout=WAIT_MS)
+    assert sbc.row_text(device.key)["Status"] == "done", sbc.message.text()
+    served = fetch_served_chain("127.0.0.1", sim.context_port(1)).leaf_sha256
+    assert served == Workspace.open(ws.path).deploy_material(with_key=False).leaf_sha256

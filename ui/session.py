@@ -14,6 +14,7 @@ from app.workspace import Stage, Workspace
 if TYPE_CHECKING:
     from app.estate.inventory import Target
     from app.mediant.devices import SavedDevice
+    from ui.key_origin import DeviceKey
 
 
 @dataclass
@@ -28,6 +29,8 @@ class Session:
     preselected_ovoc: list[Target] = field(default_factory=list)
     # ... and for a new renewal, the names those targets serve today (CN first).
     suggested_names: tuple[str, ...] = ()
+    # The key is made by this SBC (Names page choice); None: made here.
+    device_key: DeviceKey | None = None
 
     @property
     def stage(self) -> Stage | None:

@@ -97,9 +97,3 @@ def request_device_csr(client: MediantClient, context: int, subject: DeviceCsrSu
         key_bits=bits,
         warnings=tuple(warnings),
     )
-
-
-WHEN_TO_CHOOSE = (
-    "A wildcard shared by several devices or by OVOC needs a key made here (a device key can "
-    "never leave the device); for one device only, either works."
-)

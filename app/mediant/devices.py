@@ -22,6 +22,12 @@ if TYPE_CHECKING:  # the deployment (and requests) load only when a device is de
 
 DEVICES_FILE = "devices.json"
 
+# Where the key is made, in one line (the wizard shows it next to the choice).
+WHEN_TO_CHOOSE = (
+    "A wildcard shared by several devices or by OVOC needs a key made here (a device key can "
+    "never leave the device); for one device only, either works."
+)
+
 
 @dataclass(frozen=True)
 class SavedDevice:

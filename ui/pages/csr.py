@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
@@ -28,6 +30,7 @@ from app.flow import Page
 from app.redact import register_secret
 from app.workspace import Stage
 from ui.base import BasePage, mono_font, note
+from ui.device_dialog import TrustQuestion, ask_trust_dialog
 from ui.feedback import Message
 
 
@@ -43,6 +46,7 @@ class CsrPage(BasePage):
         super().__init__(parent)
         self.summary: CsrSummary | None = None
         self.task = None
+        self.ask_trust: Callable[[TrustQuestion], bool] = lambda q: ask_trust_dialog(self, q)
         layout = QVBoxLayout(self)
 
         # Only without a credential store (Linux without a keyring): the key's passphrase.
@@ -133,6 +137,8 @@ class CsrPage(BasePage):
         ws = self.session.require()
         if ws.state.stage.at_least(Stage.REQUESTED):
             self.show_csr(ws.csr_summary())
+        elif self.session.device_key is not None:
+            self.generate()  # the device makes the key: no passphrase here
         elif passphrase_needed():
             self._show_state("passphrase")
             self.pass1.setFocus()
@@ -140,6 +146,9 @@ class CsrPage(BasePage):
             self.generate()
 
     def generate(self) -> None:
+        if self.session.device_key is not None:
+            self.ask_device_for_csr()
+            return
         if self.pass_box.isVisible() and not self._take_passphrase():
             return
         ws = self.session.require()
@@ -156,6 +165,54 @@ class CsrPage(BasePage):
             on_error=self._failed,
         )
         self.completeChanged.emit()
+
+    # --- a key that never leaves the device ----------------------------------------------
+
+    def ask_device_for_csr(self, fingerprint: str | None = None) -> None:
+        from app.mediant.glue import adopt_csr_from_device
+
+        choice = self.session.device_key
+        assert choice is not None
+        ws = self.session.require()
+        target = choice.device.target(choice.password, fingerprint=fingerprint)
+        self.message.clear_message()
+        self._show_state("busy")
+        self.status.setText(
+            f"Asking {target.label} to make a key and CSR in TLS context {choice.context}…"
+        )
+        self.task = self.run(
+            f"Asking {target.label} for its CSR",
+            adopt_csr_from_device,
+            ws,
+            target,
+            choice.context,
+            on_done=self._device_csr_done,
+            on_error=self._device_csr_failed,
+        )
+        self.completeChanged.emit()
+
+    def _device_csr_done(self, result: tuple[CsrSummary, Any]) -> None:
+        summary, device_csr = result
+        choice = self.session.device_key
+        self.show_csr(summary)
+        where = f"{choice.device.host}:{choice.device.port}" if choice else "the device"
+        context = choice.context if choice else 0
+        lines = [
+            f"The key stays on {where} (TLS context {context}): deploy this certificate to that "
+            "device and context only, and do not request another CSR there meanwhile."
+        ]
+        lines += list(device_csr.warnings)
+        self.message.show_message("warning", "\n".join(lines))
+
+    def _device_csr_failed(self, exc: AccertError) -> None:
+        from app.mediant.errors import DeviceUntrusted
+
+        if isinstance(exc, DeviceUntrusted):
+            q = TrustQuestion(exc.host, exc.port, exc.subject, exc.fingerprint, exc.changed)
+            if self.ask_trust(q):
+                self.ask_device_for_csr(fingerprint=exc.fingerprint)
+                return
+        self._failed(exc)
 
     def _take_passphrase(self) -> bool:
         one, two = self.pass1.text(), self.pass2.text()

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from app import flow
-from app.export import NEEDS_PASSWORD, PRESETS, Artifact, ExportOptions, ExportResult
+from app.export import NEEDS_KEY, NEEDS_PASSWORD, PRESETS, Artifact, ExportOptions, ExportResult
 from app.flow import Page
 from app.workspace import Stage
 from ui.base import BasePage, note
@@ -134,10 +134,26 @@ class ExportPage(BasePage):
         layout.addWidget(self.message)
         layout.addStretch(1)
 
+    def key_on_device(self) -> bool:
+        ws = self.session.workspace
+        return ws is not None and ws.state.key_origin == "device"
+
     def initializePage(self) -> None:
         ws = self.session.require()
+        # A key that never left its device: certificates only, and deploying needs no export.
+        on_device = self.key_on_device()
+        for name, button in self.preset_buttons.items():
+            button.setEnabled(not (on_device and PRESETS[name].artifacts <= NEEDS_KEY))
+        if on_device:
+            self.preset_buttons["audiocodes"].setChecked(True)
+            self.result.show_message(
+                "info",
+                "The private key stays on the device that made it: only the certificates can be "
+                "exported (no key, PFX or JKS). Deploying needs no export: click Next.",
+            )
         self.folder.setText(str(ws.exports_dir))
-        self.result.clear_message()
+        if not on_device:
+            self.result.clear_message()
         self.message.clear_message()
         self.open_folder.setEnabled(ws.exports_dir.is_dir())
         self._changed()
@@ -150,12 +166,14 @@ class ExportPage(BasePage):
 
     def options(self) -> ExportOptions:
         arts = artifacts_for(self.preset(), self.legacy.isChecked())
+        if self.key_on_device():
+            arts = arts - NEEDS_KEY
         password = self.pass1.text() if arts & NEEDS_PASSWORD else None
         return ExportOptions(arts, password=password, overwrite=self.overwrite.isChecked())
 
     def _changed(self) -> None:
         name = self.preset()
-        arts = PRESETS[name].artifacts
+        arts = PRESETS[name].artifacts - (NEEDS_KEY if self.key_on_device() else frozenset())
         self.preset_note.setText(PRESETS[name].description)
         has_pfx = bool(arts & {Artifact.PFX, Artifact.PFX_LEGACY})
         self.pfx_box.setVisible(has_pfx and name != "everything")
@@ -226,9 +244,10 @@ class ExportPage(BasePage):
 
     def isComplete(self) -> bool:
         stage = self.session.stage
+        done = Stage.ISSUED if self.key_on_device() else Stage.EXPORTED
         return (
             stage is not None
-            and stage.at_least(Stage.EXPORTED)
+            and stage.at_least(done)
             and not (self.task is not None and self.task.running)
         )
 

@@ -29,7 +29,9 @@ from app.names import bare_domain, countries, san_error
 from app.request import FieldError, KeyType, RequestSpec, Subject, require_valid, validate
 from app.workspace import Workspace
 from ui.base import BasePage, note
+from ui.device_dialog import ask_device
 from ui.feedback import Message
+from ui.key_origin import KeyOriginBox
 
 FIELDS = (
     "common_name",
@@ -141,6 +143,12 @@ class NamesPage(BasePage):
         key_box.addWidget(self.key_note)
         form.addRow(key_label, key_box)
 
+        self.key_origin = KeyOriginBox(lambda: ask_device(self, None, "", self.tasks))
+        self.key_origin.on_device.toggled.connect(self._origin_changed)
+        self.key_origin.device.currentIndexChanged.connect(lambda *_: self._refresh_errors())
+        self.key_origin.password.textChanged.connect(lambda *_: self._refresh_errors())
+        form.addRow("Private key:", self.key_origin)
+
         self.locked = Message()
         outer = QVBoxLayout(self)
         outer.addWidget(self.locked)
@@ -195,6 +203,8 @@ class NamesPage(BasePage):
         else:
             self.load(RequestSpec(flow.default_subject()))
         editable = flow.names_editable(self.session.stage)
+        self.key_origin.setEnabled(editable)
+        self.key_origin.here.setChecked(self.session.device_key is None)
         for w in (self.cn, self.bare, self.san_list, self.san_input, self.org, self.ou):
             w.setEnabled(editable)
         for w in (self.locality, self.state, self.country, self.email, self.key_type):
@@ -272,10 +282,20 @@ class NamesPage(BasePage):
                 label.show_message("error", text)
             else:
                 label.clear_message()
+        problem = self.key_origin.problem()
+        if problem:
+            self.message.show_message("info", problem)
+        elif self.message.property("kind") == "info":
+            self.message.clear_message()
         self.completeChanged.emit()
 
     def isComplete(self) -> bool:
-        return not self.field_errors()
+        return not self.field_errors() and not self.key_origin.problem()
+
+    def _origin_changed(self, on_device: bool) -> None:
+        # The device chooses its own key type (its INI's TLSPkeySize).
+        self.key_type.setEnabled(not on_device)
+        self._refresh_errors()
 
     def _cn_changed(self, text: str) -> None:
         bare = bare_domain(text.strip())
@@ -327,6 +347,8 @@ class NamesPage(BasePage):
         return bool(validate(spec)) or require_valid(spec) != ws.state.request
 
     def leave(self) -> bool:
+        if flow.names_editable(self.session.stage):
+            self.session.device_key = self.key_origin.choice()
         ws = self.session.workspace
         try:
             if ws is None:
