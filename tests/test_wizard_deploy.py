@@ -428,3 +428,24 @@ def test_a_key_made_by_the_device_from_names_to_deployment(
     assert sbc.row_text(device.key)["Status"] == "done", sbc.message.text()
     served = fetch_served_chain("127.0.0.1", sim.context_port(1)).leaf_sha256
     assert served == Workspace.open(ws.path).deploy_material(with_key=False).leaf_sha256
+
+
+def test_a_device_verified_by_the_system_trust_store_is_never_silently_trusted(
+    qtbot: QtBot, renewal: Workspace, sims: list[MediantSim]
+) -> None:
+    """Its self-signed certificate is not in the system store: refused, nothing sent, no pin."""
+    sim = sims[0]
+    _w, page = open_deploy_page(qtbot, renewal)
+    sbc = page.sbc
+    sbc.timing = FAST
+    device = device_from_fields(sim.host_port, sim.user, "", "1", "", False, trust_system=True)
+    sbc.ask_device = lambda _d, _p: DeviceEntry(device, sim.password, remember=False)
+    sbc.add_button.click()
+    sbc.ask_trust = lambda u: pytest.fail("a system-verified device is not asked about")
+    sbc.confirm = lambda text: True
+    sbc.deploy_button.click()
+    qtbot.waitUntil(lambda: sbc.add_button.isEnabled() and sbc.message.isVisible(), timeout=WAIT_MS)
+    assert sbc.row_text(device.key)["Status"] == "failed"
+    sbc.table.selectRow(sbc.row_of(device.key))
+    assert "Windows trust store does not vouch" in sbc.detail.toPlainText()
+    assert sim.calls == [] and pins.get_pin("127.0.0.1", sim.port) is None

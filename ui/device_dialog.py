@@ -92,7 +92,13 @@ def _numbers(text: str, what: str, low: int, high: int) -> tuple[int, ...]:
 
 
 def device_from_fields(
-    address: str, user: str, name: str, contexts: str, verify_ports: str, reset: bool
+    address: str,
+    user: str,
+    name: str,
+    contexts: str,
+    verify_ports: str,
+    reset: bool,
+    trust_system: bool = False,
 ) -> SavedDevice:
     """The device the fields describe, or InputError naming the field to fix."""
     address = address.strip()
@@ -111,6 +117,7 @@ def device_from_fields(
         verify_ports=ports,
         reset=reset,
         name=name.strip(),
+        trust_system=trust_system,
     )
 
 
@@ -145,6 +152,13 @@ class DeviceDialog(QDialog):
         self.ports.setPlaceholderText("e.g. 443, 5061 (empty: the HTTPS port for context 0)")
         self.reset = QCheckBox("Reset the device after saving (&graceful)")
         self.reset.setChecked(d.reset)
+        self.trust_system = QCheckBox(
+            "Its web certificate is from a public CA: verify it with the &Windows trust store"
+        )
+        self.trust_system.setToolTip(
+            "Otherwise accert shows the device's certificate on first contact and pins it"
+        )
+        self.trust_system.setChecked(d.trust_system)
         form.addRow("&Address:", self.address)
         form.addRow("&Name:", self.name)
         form.addRow("&User:", self.user)
@@ -166,6 +180,7 @@ class DeviceDialog(QDialog):
         form.addRow("", self.context_list)
         form.addRow("&Verify on ports:", self.ports)
         form.addRow("", self.reset)
+        form.addRow("", self.trust_system)
         layout.addLayout(form)
         layout.addWidget(
             note(
@@ -189,7 +204,13 @@ class DeviceDialog(QDialog):
         self.message.clear_message()
         try:
             device = device_from_fields(
-                self.address.text(), self.user.text(), "", self.contexts.text(), "", False
+                self.address.text(),
+                self.user.text(),
+                "",
+                self.contexts.text(),
+                "",
+                False,
+                self.trust_system.isChecked(),
             )
         except AccertError as exc:
             self.message.show_error(exc)
@@ -256,6 +277,7 @@ class DeviceDialog(QDialog):
                 self.contexts.text(),
                 self.ports.text(),
                 self.reset.isChecked(),
+                self.trust_system.isChecked(),
             )
         except AccertError as exc:
             self.message.show_error(exc)

@@ -321,7 +321,7 @@ class SbcPanel(QWidget):
                 "password of its Administrator account.",
             )
             return
-        unknown = [d for d in devices if not pins.get_pin(d.host, d.port)]
+        unknown = [d for d in devices if not (d.trust_system or pins.get_pin(d.host, d.port))]
         self._set_running(True)
         if unknown:
             for d in unknown:
@@ -487,7 +487,13 @@ class SbcPanel(QWidget):
         if result.backup_path:
             lines.append(f"Backup of its configuration: {result.backup_path}")
         lines += [f"Warning: {w}" for w in result.warnings]
-        if result.error_kind == "DeviceUntrusted":
+        if result.error_kind == "DeviceUntrusted" and device.trust_system:
+            lines.append(
+                "The Windows trust store does not vouch for its certificate (self-signed or a "
+                "private CA). Edit the device, untick the trust-store option, and compare its "
+                "fingerprint when asked."
+            )
+        elif result.error_kind == "DeviceUntrusted":
             lines.append(
                 "If the device got a new certificate on purpose, remove it from the list and add "
                 "it again: accert then shows the new fingerprint to compare."

@@ -40,6 +40,8 @@ class SavedDevice:
     name: str = ""
     fingerprint: str | None = None  # only in hand-written device files, for first contact
     password_env: str | None = field(default=None)  # a variable name, never the password
+    # Its web certificate is CA-signed: verify with the system trust store instead of a pin.
+    trust_system: bool = False
 
     @property
     def key(self) -> str:
@@ -63,7 +65,7 @@ class SavedDevice:
             verify_ports=self.verify_ports,
             reset=self.reset,
             fingerprint=fingerprint or self.fingerprint,
-            trust_system=trust_system,
+            trust_system=trust_system or self.trust_system,
             name=self.name,
         )
 
@@ -101,6 +103,7 @@ def _from_json(entry: object, origin: str) -> SavedDevice:
         name=str(entry.get("name", "")),
         fingerprint=entry.get("fingerprint"),
         password_env=entry.get("password_env"),
+        trust_system=bool(entry.get("trust_system", False)),
     )
 
 
