@@ -107,7 +107,7 @@ def scan_estate(qtbot: QtBot, d: Dashboard, estate: Estate, renewal: Workspace) 
     assert "2 target(s) read from estate.csv" in d.message.text()
     assert d.table.rowCount() == 6  # every port listed before the scan
     d.renewal.setCurrentIndex(d.renewal.findData(str(renewal.path)))
-    d.timeout = 1.0  # the silent port takes this long
+    d.wait.setValue(1)  # the silent port takes this long
     ticks: list[int] = []
     timer = QTimer()
     timer.timeout.connect(lambda: ticks.append(1))

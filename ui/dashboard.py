@@ -186,7 +186,6 @@ class Dashboard(QDialog):
         self.inventory_file: Path | None = None  # None: the user's settings folder
         self.inventory = Inventory([])
         self.rows: list[ScanRow] = []
-        self.timeout = 8.0  # seconds per handshake; tests shorten it
         self.cancel_event: threading.Event | None = None
         # The questions; tests replace them (modal dialogs would block them).
         self.ask_target: Callable[[], Target | None] = self._ask_target
@@ -207,6 +206,13 @@ class Dashboard(QDialog):
         self.threshold.setValue(EXPIRY_WARNING_DAYS)
         self.threshold.setSuffix(" days")
         threshold_label.setBuddy(self.threshold)
+        wait_label = QLabel("&Give up after")
+        self.wait = QSpinBox()
+        self.wait.setRange(1, 120)
+        self.wait.setValue(8)
+        self.wait.setSuffix(" s")
+        self.wait.setToolTip("How long to wait for each port's TLS handshake")
+        wait_label.setBuddy(self.wait)
         self.scan_button = QPushButton("&Scan now")
         self.scan_button.setDefault(True)
         self.scan_button.clicked.connect(self.start_scan)
@@ -217,6 +223,8 @@ class Dashboard(QDialog):
         top.addWidget(self.renewal, 1)
         top.addWidget(threshold_label)
         top.addWidget(self.threshold)
+        top.addWidget(wait_label)
+        top.addWidget(self.wait)
         top.addWidget(self.scan_button)
         top.addWidget(self.cancel_button)
         layout.addLayout(top)
@@ -353,20 +361,26 @@ class Dashboard(QDialog):
             self.inventory,
             str(self.renewal.currentData() or ""),
             self.threshold.value(),
+            float(self.wait.value()),
             self.cancel_event,
             on_done=self._scanned,
             on_error=self._scan_failed,
         )
 
     def _scan_work(
-        self, inventory: Inventory, renewal_path: str, threshold: int, cancel: threading.Event
+        self,
+        inventory: Inventory,
+        renewal_path: str,
+        threshold: int,
+        timeout: float,
+        cancel: threading.Event,
     ) -> list[ScanRow]:
         renewal, roots = Renewal(), []
         if renewal_path:
             renewal, roots = renewal_from_workspace(renewal_path)
         return scan(
             inventory,
-            timeout=self.timeout,
+            timeout=timeout,
             threshold=threshold,
             renewal=renewal,
             extra_roots=roots,
