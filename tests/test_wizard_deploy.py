@@ -115,7 +115,19 @@ def test_three_devices_one_with_a_wrong_password(
 
     asked_trust: list[Unknown] = []
     confirmed: list[str] = []
-    sbc.ask_trust = lambda u: asked_trust.append(u) or True
+
+    def trust_the_list(unknowns: list[Unknown]) -> list[Unknown]:
+        """One list for the three new devices; the user compares and ticks each."""
+        from ui.trust_list import TrustListDialog
+
+        asked_trust.extend(unknowns)
+        dialog = TrustListDialog(unknowns, sbc)
+        qtbot.addWidget(dialog)
+        for row in range(len(unknowns)):
+            dialog.tick(row)
+        return dialog.chosen()
+
+    sbc.ask_trust_all = trust_the_list
     sbc.confirm = lambda text: confirmed.append(text) or True
     sbc.deploy_button.click()
     qtbot.waitUntil(lambda: sbc.message.isVisible() and sbc.add_button.isEnabled(), timeout=WAIT_MS)

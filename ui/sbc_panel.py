@@ -107,6 +107,8 @@ class SbcPanel(QWidget):
             lambda device, password: ask_device(self, device, password, self._tasks())
         )
         self.ask_trust: Callable[[Unknown], bool] = self._ask_trust
+        # Many new devices at once: one list to compare and tick, not one question each.
+        self.ask_trust_all: Callable[[list[Unknown]], list[Unknown]] = self._ask_trust_all
         self.confirm: Callable[[str], bool] = self._confirm
         self._bridge = _Bridge()
         self._bridge.progress.connect(self._on_progress)
@@ -345,7 +347,10 @@ class SbcPanel(QWidget):
                 self.results.pop(u.device.key, None)
                 self._note_failure(u.device, f"{u.error}\nNothing was sent to this device.")
                 dropped.add(u.device.key)
-            elif self.ask_trust(u):
+        reachable = [u for u in found if not u.error]
+        trusted = {u.device.key for u in self.ask_trust_all(reachable)} if reachable else set()
+        for u in reachable:
+            if u.device.key in trusted:
                 accepted[u.device.key] = u.fingerprint
             else:
                 self._set_row(u.device.key, "trust", "skipped", None)
@@ -503,6 +508,14 @@ class SbcPanel(QWidget):
         self.detail.setPlainText("\n".join(lines))
 
     # --- the default questions (dialogs) ---------------------------------------------------
+
+    def _ask_trust_all(self, unknowns: list[Unknown]) -> list[Unknown]:
+        if len(unknowns) == 1:
+            return unknowns if self.ask_trust(unknowns[0]) else []
+        from ui.trust_list import TrustListDialog
+
+        dialog = TrustListDialog(unknowns, self)
+        return dialog.chosen() if dialog.exec() == TrustListDialog.DialogCode.Accepted else []
 
     def _ask_trust(self, u: Unknown) -> bool:
         q = TrustQuestion(u.device.host, u.device.port, u.subject, u.fingerprint)
