@@ -66,6 +66,9 @@ Source: "{#BundleDir}\*"; DestDir: "{app}"; Flags: ignoreversion recursesubdirs 
 [Icons]
 Name: "{autoprograms}\accert"; Filename: "{app}\accert-wizard.exe"; \
     Comment: "Renew the TLS certificate of AudioCodes SBCs, gateways and OVOC"
+Name: "{autoprograms}\accert estate dashboard"; Filename: "{app}\accert-wizard.exe"; \
+    Parameters: "--dashboard"; \
+    Comment: "Every SBC and OVOC certificate in the estate, and when it expires"
 
 [Run]
 Filename: "{app}\accert-wizard.exe"; Description: "Start accert"; \
