@@ -464,6 +464,12 @@ class Dashboard(QDialog):
                     item.setForeground(QBrush(QColor(fg)))
             self.table.setItem(r, c, item)
 
+    def done(self, result: int) -> None:
+        # Closed while scanning: the ports not started yet are skipped (the rest finish).
+        if self.cancel_event is not None:
+            self.cancel_event.set()
+        super().done(result)
+
     # --- selection, export, renew ------------------------------------------------------------
 
     def _selected_items(self) -> list[ScanRow | Target]:

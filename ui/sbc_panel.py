@@ -113,6 +113,7 @@ class SbcPanel(QWidget):
         self._bridge = _Bridge()
         self._bridge.progress.connect(self._on_progress)
         self._running = False
+        self._labels: dict[str, str] = {}  # the engine's device label -> our device key
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
