@@ -386,6 +386,10 @@ def test_a_key_made_by_the_device_from_names_to_deployment(
     assert "Enter the SBC's password" in names.message.text()
     qtbot.keyClicks(names.key_origin.password, sim.password)
     assert w.button(QWizard.WizardButton.NextButton).isEnabled()
+    names.cn.setText("*.example.com")  # a wildcard locked to one device: said, not refused
+    assert "can only ever be used on that SBC" in names.message.text()
+    names.cn.setText("sbc1.example.com")
+    assert not names.message.isVisible()
 
     w.button(QWizard.WizardButton.NextButton).click()
     csr_page = w.currentPage()

@@ -166,6 +166,7 @@ class NamesPage(BasePage):
         ):
             widget.textEdited.connect(lambda _t, f=field: self._edited(f))
         self.cn.textChanged.connect(self._cn_changed)
+        self.cn.textChanged.connect(lambda *_: self._refresh_errors())
         self.bare.toggled.connect(lambda *_: self._edited("sans"))
         self.country.editTextChanged.connect(lambda *_: self._edited("country"))
         self.country.currentIndexChanged.connect(lambda *_: self._edited("country"))
@@ -283,9 +284,18 @@ class NamesPage(BasePage):
             else:
                 label.clear_message()
         problem = self.key_origin.problem()
+        wildcard_on_device = self.key_origin.on_device.isChecked() and self.cn.text().startswith(
+            "*."
+        )
         if problem:
             self.message.show_message("info", problem)
-        elif self.message.property("kind") == "info":
+        elif wildcard_on_device:
+            self.message.show_message(
+                "warning",
+                "A wildcard whose key is made by one SBC can only ever be used on that SBC: "
+                "for a wildcard shared by several devices or OVOC, choose 'Made here'.",
+            )
+        elif self.message.property("kind") in ("info", "warning"):
             self.message.clear_message()
         self.completeChanged.emit()
 
