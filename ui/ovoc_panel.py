@@ -94,6 +94,11 @@ class OvocPanel(QWidget):
         self.key_file.setPlaceholderText("optional: an SSH private key instead of the password")
         self.root_password = QLineEdit()
         self.root_password.setEchoMode(QLineEdit.EchoMode.Password)
+        self.import_password = QLineEdit()
+        self.import_password.setEchoMode(QLineEdit.EchoMode.Password)
+        self.import_password.setPlaceholderText(
+            "usually empty: the key sent is unencrypted, so accert just presses Enter"
+        )
         self.profile = QComboBox()
         self.profile.activated.connect(self._profile_chosen)
         self.verify_port = QSpinBox()
@@ -106,6 +111,7 @@ class OvocPanel(QWidget):
         form.addRow("SSH pass&word:", self.password)
         form.addRow("SSH &key file:", self.key_file)
         form.addRow("Roo&t password (for su -):", self.root_password)
+        form.addRow("&Import password:", self.import_password)
         form.addRow("OVOC &version:", self.profile)
         form.addRow("&HTTPS port to verify:", self.verify_port)
         layout.addLayout(form)
@@ -220,6 +226,7 @@ class OvocPanel(QWidget):
         return OvocTarget(
             ssh,
             root_password=self.root_password.text(),
+            import_password=self.import_password.text(),
             verify_port=self.verify_port.value(),
             verify_interval=self.verify_interval,
         )
