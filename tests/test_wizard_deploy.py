@@ -156,6 +156,14 @@ def test_three_devices_one_with_a_wrong_password(
     detail = sbc.detail.toPlainText().lower()
     assert "password" in detail or "401" in detail
 
+    # Leaving the page (Back) and coming back (Next) keeps what happened.
+    w.back()
+    assert w.currentPage() is not page
+    w.button(QWizard.WizardButton.NextButton).click()
+    assert w.currentPage() is page
+    assert sbc.row_text(f"127.0.0.1:{sims[1].port}")["Status"] == "failed"
+    assert sbc.row_text(f"127.0.0.1:{sims[0].port}")["Status"] == "done"
+
     # The summary lists every device with its outcome.
     w.button(QWizard.WizardButton.NextButton).click()
     summary = w.currentPage()

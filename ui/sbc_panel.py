@@ -174,6 +174,10 @@ class SbcPanel(QWidget):
         self.table.setRowCount(0)
         for d in sorted(devices.values(), key=lambda d: (d.name or d.host, d.port)):
             self._add_row(d, checked=d.key in chosen)
+        # Back and Next again: what this session's deployments did is still shown.
+        for key, result in self.results.items():
+            status = "done" if result.ok else ("skipped" if result.step == "trust" else "failed")
+            self._set_row(key, result.step, status, result.elapsed or None)
         self.table.blockSignals(False)
         self._update_buttons()
 
