@@ -191,7 +191,24 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
-# --- show, list, open-pfx ----------------------------------------------------------------------
+# --- show, list, open-pfx, reminder -------------------------------------------------------------
+
+
+def cmd_reminder(args: argparse.Namespace) -> int:
+    from app.reminder import renew_by, write_reminder
+
+    if args.days < 0:
+        raise InputError("--days must be 0 or more.", "E.g. --days 30.")
+    ws = Workspace.open(Path(args.workspace))
+    leaf = ws.certificate()
+    not_after = leaf.not_valid_after_utc
+    path = write_reminder(
+        ws.state.request.subject.common_name, not_after, ws.path, lead_days=args.days
+    )
+    day = renew_by(not_after, args.days)
+    print(f"Renew by {day:%Y-%m-%d} (it expires on {not_after:%Y-%m-%d}).")
+    print(f"Calendar reminder: {path} (open it to add it to Outlook or any calendar)")
+    return 0
 
 
 def cmd_show(args: argparse.Namespace) -> int:
@@ -396,6 +413,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("list", help="list renewals")
     p.add_argument("--root", help="folder holding renewals (default: Documents/accert)")
     p.set_defaults(handler=cmd_list)
+
+    p = sub.add_parser("reminder", help="write a calendar reminder (.ics) to renew in time")
+    p.add_argument("workspace", metavar="WORKSPACE")
+    p.add_argument(
+        "--days", type=int, default=30, help="how many days before expiry to renew (default 30)"
+    )
+    p.set_defaults(handler=cmd_reminder)
 
     p = sub.add_parser("open-pfx", help="start a renewal from an existing PFX (key + chain)")
     p.add_argument("file")

@@ -171,6 +171,15 @@ def test_three_devices_one_with_a_wrong_password(
     text = summary.view.toPlainText()
     assert f"SBC 127.0.0.1:{sims[0].port}: done" in text
     assert f"SBC 127.0.0.1:{sims[1].port}: failed" in text
+    # When to renew, and a reminder the calendar program opens.
+    not_after = renewal.certificate().not_valid_after_utc
+    assert f"it expires on {not_after:%Y-%m-%d}" in text and "Renew by" in text
+    opened: list[object] = []
+    summary.open_path = opened.append
+    summary.reminder.click()
+    ics = renewal.path / "renew-reminder.ics"
+    assert opened == [ics] and ics.read_text().startswith("BEGIN:VCALENDAR")
+    assert str(ics) in summary.message.text()
 
 
 def test_an_untrusted_device_gets_nothing_and_a_missing_password_is_asked_for(

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from html import escape
 
 from PySide6.QtCore import QUrl
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QHBoxLayout, QPushButton, QTextBrowser, QVBoxLayout, QWidget
 
+from app.errors import AccertError
 from app.flow import Page
+from app.reminder import renew_by, write_reminder
 from app.workspace import Workspace
 from ui.base import BasePage
 
@@ -46,9 +49,16 @@ def summary_html(ws: Workspace) -> str:
             "<p>Nothing was deployed yet. Go <i>Back</i> to the Deploy page to deploy to the "
             "SBCs, gateways and OVOC, or to follow its <i>By hand</i> steps.</p>"
         )
+    when = ""
+    if s.leaf_not_after:
+        not_after = dt.datetime.fromisoformat(s.leaf_not_after)
+        when = (
+            f"Renew by <b>{renew_by(not_after):%Y-%m-%d}</b> (it expires on {not_after:%Y-%m-%d}): "
+        )
     parts.append(
-        "<p>Next year: start accert, choose <i>Start a new renewal</i>; the organisation "
-        "fields are filled in from this one.</p>"
+        f"<p>{when}start accert and choose <i>Start a new renewal</i>; the organisation fields "
+        "are filled in from this one. <i>Add a renewal reminder</i> puts the date in your "
+        "calendar.</p>"
     )
     return "".join(parts)
 
@@ -88,13 +98,35 @@ class SummaryPage(BasePage):
         self.open_folder.clicked.connect(lambda: self._open(self.session.require().path))
         self.open_log = QPushButton("Open the &log")
         self.open_log.clicked.connect(lambda: self._open(self.session.require().log_path))
+        self.reminder = QPushButton("Add a renewal &reminder to your calendar")
+        self.reminder.clicked.connect(self.add_reminder)
         row.addWidget(self.open_folder)
         row.addWidget(self.open_log)
         row.addStretch(1)
+        row.addWidget(self.reminder)
         layout.addLayout(row)
+        layout.addWidget(self.message)
+        self.open_path = self._open  # tests replace it (nothing to open offscreen)
 
     def initializePage(self) -> None:
-        self.view.setHtml(summary_html(self.session.require()))
+        ws = self.session.require()
+        self.view.setHtml(summary_html(ws))
+        self.reminder.setEnabled(bool(ws.state.leaf_not_after))
+        self.message.clear_message()
+
+    def add_reminder(self) -> None:
+        """Write renew-reminder.ics into the renewal and open it: Outlook offers to save it."""
+        ws = self.session.require()
+        try:
+            not_after = dt.datetime.fromisoformat(ws.state.leaf_not_after)
+            path = write_reminder(ws.state.request.subject.common_name, not_after, ws.path)
+        except (AccertError, ValueError) as exc:
+            self.message.show_message("error", f"Could not write the reminder: {exc}")
+            return
+        self.message.show_message(
+            "ok", f"Reminder saved as {path}; your calendar program opens it to add it."
+        )
+        self.open_path(path)
 
     @staticmethod
     def _open(path: object) -> None:
