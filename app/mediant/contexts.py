@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from app.errors import DeployError
-from app.mediant.client import DeviceIdentity, MediantClient, Timing
-from app.mediant.deploy import DeviceTarget
+from app.mediant.client import DeviceIdentity, Timing
+from app.mediant.deploy import DeviceTarget, client_for
 from app.mediant.errors import NoRestApi
 from app.mediant.ini import TlsContextRow, looks_like_ini, parse_tls_contexts
 
@@ -13,15 +13,7 @@ def read_tls_contexts(
     target: DeviceTarget, *, timing: Timing | None = None
 ) -> tuple[DeviceIdentity, list[TlsContextRow]]:
     """Identify the device and read its TLS Contexts table (from the INI; nothing changes)."""
-    client = MediantClient(
-        target.host,
-        target.port,
-        user=target.user,
-        password=target.password,
-        fingerprint=target.fingerprint,
-        trust_system=target.trust_system,
-        timing=timing,
-    )
+    client = client_for(target, timing)
     try:
         identity = client.identify()
         if not identity.has_rest_api:

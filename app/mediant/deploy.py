@@ -72,6 +72,22 @@ class DeviceTarget:
         return (self.port,) if 0 in self.contexts else ()
 
 
+def client_for(
+    target: DeviceTarget, timing: Timing | None = None, *, also_accept: tuple[str, ...] = ()
+) -> MediantClient:
+    """A client for `target`, trusting what the target says (pin, system store)."""
+    return MediantClient(
+        target.host,
+        target.port,
+        user=target.user,
+        password=target.password,
+        fingerprint=target.fingerprint,
+        trust_system=target.trust_system,
+        also_accept=also_accept,
+        timing=timing,
+    )
+
+
 @dataclass(frozen=True)
 class DeviceResult:
     label: str
@@ -194,16 +210,7 @@ class _Plan:
         self.contexts: list[TlsContextRow] = []
         self.verifications: list[Verification] = []
         self.warnings: list[str] = []
-        self.client = MediantClient(
-            target.host,
-            target.port,
-            user=target.user,
-            password=target.password,
-            fingerprint=target.fingerprint,
-            trust_system=target.trust_system,
-            also_accept=(material.leaf_sha256,),
-            timing=timing,
-        )
+        self.client = client_for(target, timing, also_accept=(material.leaf_sha256,))
 
     def step(self, name: str, action: Callable[[], None]) -> None:
         self.progress(name, "running")

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from app.csr import CsrSummary
 from app.material import DeployMaterial
-from app.mediant.client import MediantClient, Timing
-from app.mediant.deploy import DeviceResult, DeviceTarget, Progress, deploy_device
+from app.mediant.client import Timing
+from app.mediant.deploy import DeviceResult, DeviceTarget, Progress, client_for, deploy_device
 from app.mediant.device_csr import DeviceCsr, DeviceCsrSubject, request_device_csr
 from app.mediant.fleet import DEFAULT_PARALLEL, FleetProgress, FleetReport, deploy_fleet
 from app.mediant.manual import manual_steps, write_manual_files
@@ -31,15 +31,7 @@ def adopt_csr_from_device(
     subject = DeviceCsrSubject(
         s.common_name, s.organization, s.organizational_unit, s.locality, s.state, s.country
     )
-    client = MediantClient(
-        target.host,
-        target.port,
-        user=target.user,
-        password=target.password,
-        fingerprint=target.fingerprint,
-        trust_system=target.trust_system,
-        timing=timing,
-    )
+    client = client_for(target, timing)
     try:
         device_csr = request_device_csr(client, context, subject)
     finally:
@@ -139,7 +131,18 @@ def deploy_to_devices(
             "ok": report.ok,
             "report": str(json_path),
             "devices": [
-                {"device": r.label, "ok": r.ok, "backup": r.backup_path, "served": r.served_sha256}
+                {
+                    "device": r.label,
+                    "ok": r.ok,
+                    "backup": r.backup_path,
+                    "served": r.served_sha256,
+                    # What the summary says about each device, without opening the report.
+                    "step": r.step,
+                    "message": r.message,
+                    "hint": r.hint,
+                    "contexts": list(r.contexts),
+                    "manual": r.needs_manual_steps,
+                }
                 for r in report.results
             ],
         }
