@@ -45,18 +45,37 @@ class TrustQuestion:
     changed: bool = False
 
 
-def ask_trust_dialog(parent: QWidget, q: TrustQuestion) -> bool:
-    what = (
-        "presents ANOTHER certificate than the one trusted before"
-        if q.changed
-        else "presents a certificate accert does not know yet"
-    )
-    answer = QMessageBox.question(
-        parent,
-        "Trust this device?",
-        f"{q.host}:{q.port} {what}:\n\nSubject: {q.subject}\nSHA-256: {q.fingerprint}\n\n"
+def trust_text(q: TrustQuestion) -> tuple[str, str]:
+    """The question's title and words; a changed certificate gets the stronger ones."""
+    where = f"{q.host}:{q.port}"
+    seen = f"Subject: {q.subject}\nSHA-256: {q.fingerprint}"
+    compare = (
         "Compare the fingerprint with the one the device's web page shows (or ask its "
-        "administrator). Trust it for this device from now on?",
+        "administrator)."
+    )
+    system = (
+        "If its certificate is from a public CA, answer No, edit the device and tick "
+        "'verify it with the Windows trust store' instead."
+    )
+    if q.changed:
+        return "WARNING: the device's certificate has changed", (
+            f"{where} presents ANOTHER certificate than the one trusted before:\n\n{seen}\n\n"
+            "If nobody replaced it on purpose, someone may be intercepting the connection: "
+            f"answer No and nothing is sent. {compare} Trust the new one from now on?"
+        )
+    return "Trust this device?", (
+        f"{where} presents a certificate accert does not know yet:\n\n{seen}\n\n"
+        f"{compare} {system}\n\nTrust it for this device from now on?"
+    )
+
+
+def ask_trust_dialog(parent: QWidget, q: TrustQuestion) -> bool:
+    title, text = trust_text(q)
+    box = QMessageBox.warning if q.changed else QMessageBox.question
+    answer = box(
+        parent,
+        title,
+        text,
         QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
         QMessageBox.StandardButton.No,
     )
@@ -286,6 +305,13 @@ class DeviceDialog(QDialog):
         super().accept()
 
 
-def ask_device(parent: QWidget, device: SavedDevice | None, password: str) -> DeviceEntry | None:
-    dialog = DeviceDialog(device, password, parent)
+def ask_device(
+    parent: QWidget,
+    device: SavedDevice | None,
+    password: str,
+    tasks: TaskRunner | None = None,
+) -> DeviceEntry | None:
+    """The dialog, modal; with `tasks` its 'Read from the device' can list the contexts."""
+    dialog = DeviceDialog(device, password, parent, tasks)
+    # Not deleted here: a context read still running calls back into it when it ends.
     return dialog.entry if dialog.exec() == QDialog.DialogCode.Accepted else None

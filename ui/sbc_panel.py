@@ -55,32 +55,56 @@ STATUS_COLOURS = {
     "finished": "#1e7b34",
     "failed": "#b3261e",
     "skipped": "#8a6d00",
+    "by hand": "#8a6d00",
 }
+CHECK_PARALLEL = 16  # first-contact handshakes at once: 50 devices take seconds, not minutes
 
 
 @dataclass(frozen=True)
 class Unknown:
-    """A device whose HTTPS certificate nobody has trusted yet: what the user must compare."""
+    """A device whose HTTPS certificate is not trusted (yet): what the user must compare."""
 
     device: SavedDevice
     subject: str
     fingerprint: str
     error: str = ""  # could not even connect: said in its row, nothing sent
+    changed: bool = False  # pinned before, and now it presents another certificate
 
 
-def first_contact(devices: Sequence[SavedDevice]) -> list[Unknown]:
-    """Runs in the pool: the certificate each not-yet-trusted device presents."""
+def _presented(device: SavedDevice, new_leaf: str) -> Unknown | None:
+    """None when the device presents its pinned certificate (or already our new one)."""
     from app.mediant.client import presented_certificate
 
-    found = []
-    for d in devices:
-        try:
-            subject, fp = presented_certificate(d.host, d.port, timeout=10.0)
-        except (OSError, AccertError) as exc:
-            found.append(Unknown(d, "", "", error=getattr(exc, "message", str(exc))))
-        else:
-            found.append(Unknown(d, subject, fp))
-    return found
+    try:
+        subject, fp = presented_certificate(device.host, device.port, timeout=10.0)
+    except (OSError, AccertError) as exc:
+        return Unknown(device, "", "", error=getattr(exc, "message", str(exc)))
+    pin = pins.get_pin(device.host, device.port)
+    fp = pins.normalize_fingerprint(fp)
+    if fp in (pin, new_leaf):
+        return None
+    return Unknown(device, subject, fp, changed=pin is not None)
+
+
+def first_contact(devices: Sequence[SavedDevice], new_leaf: str = "") -> list[Unknown]:
+    """Runs in the pool: the devices whose presented certificate is not pinned, in parallel.
+
+    Pinned devices are checked too, so a changed certificate is asked about (in stronger
+    words) before anything is sent, instead of failing halfway through the fleet.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    leaf = pins.normalize_fingerprint(new_leaf) if new_leaf else ""
+    if not devices:
+        return []
+    with ThreadPoolExecutor(min(CHECK_PARALLEL, len(devices))) as pool:
+        found = list(pool.map(lambda d: _presented(d, leaf), devices))
+    return [u for u in found if u is not None]
+
+
+def check_certificates(ws: Workspace, devices: Sequence[SavedDevice]) -> list[Unknown]:
+    """Runs in the pool: first_contact, knowing our new leaf (a device may serve it already)."""
+    return first_contact(devices, ws.deploy_material(with_key=False).leaf_sha256)
 
 
 class _Bridge(QObject):
@@ -90,6 +114,8 @@ class _Bridge(QObject):
 
 
 class SbcPanel(QWidget):
+    running_changed = Signal(bool)  # the page locks Back and Next while devices are deployed to
+
     def __init__(
         self,
         workspace: Callable[[], Workspace],
@@ -176,8 +202,7 @@ class SbcPanel(QWidget):
             self._add_row(d, checked=d.key in chosen)
         # Back and Next again: what this session's deployments did is still shown.
         for key, result in self.results.items():
-            status = "done" if result.ok else ("skipped" if result.step == "trust" else "failed")
-            self._set_row(key, result.step, status, result.elapsed or None)
+            self._set_row(key, result.step, _status(result), result.elapsed or None)
         self.table.blockSignals(False)
         self._update_buttons()
 
@@ -328,15 +353,18 @@ class SbcPanel(QWidget):
                 "password of its Administrator account.",
             )
             return
-        unknown = [d for d in devices if not (d.trust_system or pins.get_pin(d.host, d.port))]
+        # The system store vouches for the others' certificates; these are compared with
+        # their pins (a new device has none), so a changed one is asked about up front.
+        pinned = [d for d in devices if not d.trust_system]
         self._set_running(True)
-        if unknown:
-            for d in unknown:
+        if pinned:
+            for d in pinned:
                 self._set_row(d.key, "connecting", "checking its certificate", None)
             self._tasks().run(
                 "Checking the devices' certificates",
-                first_contact,
-                unknown,
+                check_certificates,
+                self._workspace(),
+                pinned,
                 on_done=lambda found: self._trusted(devices, found),
                 on_error=self._failed,
             )
@@ -359,8 +387,12 @@ class SbcPanel(QWidget):
                 accepted[u.device.key] = u.fingerprint
             else:
                 self._set_row(u.device.key, "trust", "skipped", None)
-                self._note_failure(u.device, "Not trusted: nothing was sent to this device.")
+                what = "Its certificate changed and was" if u.changed else "Its certificate was"
+                self._note_failure(u.device, f"{what} not trusted: nothing was sent to it.")
                 dropped.add(u.device.key)
+        for d in devices:
+            if d.key not in dropped:
+                self._set_row(d.key, "", "", None)
         remaining = [d for d in devices if d.key not in dropped]
         if not remaining:
             self._set_running(False)
@@ -377,13 +409,19 @@ class SbcPanel(QWidget):
             contexts = ", ".join(str(c) for c in d.contexts)
             lines.append(
                 f"• {d.name or d.host}:{d.port}: TLS context {contexts}, verify on {ports}"
-                + (", then a graceful reset" if d.reset else "")
+                + (", then a graceful reset (calls drop while it restarts)" if d.reset else "")
             )
+        what = (
+            "the certificate and the missing CA certificates (the key stays on the device)"
+            if ws.state.key_origin == "device"
+            else "the key, the certificate and the missing CA certificates"
+        )
         lines += [
             "",
-            f"For each: back up its configuration (INI) into {ws.backups_dir}, upload the key, "
-            "the certificate and the missing CA certificates, save to flash, then check the "
-            "served certificate. The device's old certificate is in the backup.",
+            f"For each: back up its configuration (INI) into {ws.backups_dir}, upload {what}, "
+            "save to flash, then check the served certificate by a TLS handshake. Devices "
+            "without a reset keep serving the old certificate on listeners that only reload "
+            "at a restart. The device's old certificate is in the backup.",
         ]
         if not self.confirm("\n".join(lines)):
             self._set_running(False)
@@ -411,6 +449,9 @@ class SbcPanel(QWidget):
     ) -> tuple[FleetReport, Path, Path]:
         from app.mediant.glue import deploy_to_devices
 
+        for t in targets:
+            if t.fingerprint:  # trusted by the user: pinned, so it is not asked again
+                pins.set_pin(t.host, t.port, t.fingerprint)
         return deploy_to_devices(
             ws, targets, progress=self._bridge.progress.emit, timing=self.timing
         )
@@ -428,11 +469,18 @@ class SbcPanel(QWidget):
             if key is None:
                 continue
             self.results[key] = result
-            status = "done" if result.ok else "failed"
-            self._set_row(key, result.step, status, result.elapsed)
+            self._set_row(key, result.step, _status(result), result.elapsed)
         good = sum(r.ok for r in report.results)
         total = len(report.results)
-        if report.ok:
+        by_hand = [r.label for r in report.results if r.needs_manual_steps]
+        if by_hand and len(by_hand) + good == total:
+            self.message.show_message(
+                "warning",
+                f"Deployed to {good} of {total} device(s). By hand: {', '.join(by_hand)} (no "
+                "REST API in its firmware): select it for the steps; its files are written. "
+                f"Report: {text_path}",
+            )
+        elif report.ok:
             self.message.show_message(
                 "ok",
                 f"Deployed to {good} of {total} device(s); each serves the new certificate.\n"
@@ -467,6 +515,11 @@ class SbcPanel(QWidget):
     def _set_running(self, running: bool) -> None:
         self._running = running
         self._update_buttons()
+        self.running_changed.emit(running)
+
+    @property
+    def running(self) -> bool:
+        return self._running
 
     def _set_row(self, key: str, step: str, status: str, elapsed: float | None) -> None:
         try:
@@ -523,7 +576,7 @@ class SbcPanel(QWidget):
         return dialog.chosen() if dialog.exec() == TrustListDialog.DialogCode.Accepted else []
 
     def _ask_trust(self, u: Unknown) -> bool:
-        q = TrustQuestion(u.device.host, u.device.port, u.subject, u.fingerprint)
+        q = TrustQuestion(u.device.host, u.device.port, u.subject, u.fingerprint, u.changed)
         return ask_trust_dialog(self, q)
 
     def _confirm(self, text: str) -> bool:
@@ -535,3 +588,12 @@ class SbcPanel(QWidget):
             QMessageBox.StandardButton.Cancel,
         )
         return answer == QMessageBox.StandardButton.Yes
+
+
+def _status(result: DeviceResult) -> str:
+    """The row's status word for a finished device."""
+    if result.ok:
+        return "done"
+    if result.needs_manual_steps:
+        return "by hand"
+    return "skipped" if result.step == "trust" else "failed"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
@@ -44,8 +45,20 @@ class TrustListDialog(QDialog):
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setStretchLastSection(True)
+        changed = [u for u in unknowns if u.changed]
+        if changed:
+            warning = note(
+                f"WARNING: {len(changed)} of them present ANOTHER certificate than the one "
+                "trusted before (marked CHANGED). If nobody replaced it on purpose, someone may "
+                "be intercepting the connection: leave it unticked and nothing is sent to it."
+            )
+            warning.setStyleSheet("color: #b3261e; font-weight: bold")
+            layout.addWidget(warning)
         for r, u in enumerate(unknowns):
-            first = QTableWidgetItem(u.device.name or f"{u.device.host}:{u.device.port}")
+            name = u.device.name or f"{u.device.host}:{u.device.port}"
+            first = QTableWidgetItem(f"{name} — CHANGED" if u.changed else name)
+            if u.changed:
+                first.setForeground(QBrush(QColor("#b3261e")))
             first.setFlags(first.flags() | Qt.ItemFlag.ItemIsUserCheckable)
             first.setCheckState(Qt.CheckState.Unchecked)  # compared, then ticked: never by default
             self.table.setItem(r, 0, first)
