@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -59,6 +60,8 @@ def plan(ws: Workspace, profile: OvocProfile) -> list[str]:
 
 
 class OvocPanel(QWidget):
+    running_changed = Signal(bool)  # the page locks Back and Next while OVOC is deployed to
+
     def __init__(
         self,
         workspace: Callable[[], Workspace],
@@ -75,6 +78,8 @@ class OvocPanel(QWidget):
         self.choose_file: Callable[[str], str] = self._choose_file
         self.result: OvocResult | None = None
         self._running = False
+        # A changed host key is refused; replacing it is a separate, deliberate step.
+        self._changed: tuple[OvocTarget, OvocProfile, HostKeyQuestion] | None = None
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -122,8 +127,13 @@ class OvocPanel(QWidget):
         self.deploy_button = QPushButton("&Deploy to OVOC")
         self.deploy_button.setAutoDefault(False)
         self.deploy_button.clicked.connect(self.deploy)
+        self.replace_key = QPushButton("&Replace the recorded host key…")
+        self.replace_key.setAutoDefault(False)
+        self.replace_key.clicked.connect(self.replace_host_key)
+        self.replace_key.hide()
         row.addWidget(self.show_plan)
         row.addStretch(1)
+        row.addWidget(self.replace_key)
         row.addWidget(self.deploy_button)
         layout.addLayout(row)
         self.output = QPlainTextEdit()
@@ -233,6 +243,7 @@ class OvocPanel(QWidget):
 
     def deploy(self) -> None:
         self.message.clear_message()
+        self._forget_changed()
         try:
             target = self.target()
             profile = self.selected_profile()
@@ -292,25 +303,56 @@ class OvocPanel(QWidget):
         from app.ovoc.ssh import HostKeyChanged, HostKeyUnknown
 
         self._set_running(False)
-        question: HostKeyQuestion | None = None
         if isinstance(exc, HostKeyUnknown):
             question = HostKeyQuestion(exc.host, exc.port, exc.fingerprint, changed=False)
-        elif isinstance(exc, HostKeyChanged):
+            if self.ask_host_key(question):
+                ssh = replace(target.ssh, host_key_pin=question.fingerprint)
+                self._start(replace(target, ssh=ssh), profile)
+                return
+            self.message.show_message(
+                "error", f"{exc.message}\nNot accepted: nothing was sent to the server."
+            )
+            return
+        if isinstance(exc, HostKeyChanged):
+            # Refused: the user learns why and how to go on; nothing is replaced by a click.
             question = HostKeyQuestion(
                 exc.host, exc.port, exc.fingerprint, changed=True, known=exc.known
             )
-        if question is not None and self.ask_host_key(question):
-            ssh = replace(
-                target.ssh, host_key_pin=question.fingerprint, replace_host_key=question.changed
+            self._changed = (target, profile, question)
+            self.replace_key.show()
+            self.message.show_message(
+                "error",
+                f"{exc.message}\nIf OVOC was reinstalled, ask its administrator for the new "
+                "fingerprint; only if it is the same, click 'Replace the recorded host key…'.",
             )
-            self._start(replace(target, ssh=ssh), profile)
             return
         self.message.show_error(exc)
 
+    def replace_host_key(self) -> None:
+        """After a refusal: compare once more, then record the new key and deploy."""
+        if self._changed is None or self._running:
+            return
+        target, profile, question = self._changed
+        if not self.ask_host_key(question):
+            return
+        self._forget_changed()
+        self.message.clear_message()
+        ssh = replace(target.ssh, host_key_pin=question.fingerprint, replace_host_key=True)
+        self._start(replace(target, ssh=ssh), profile)
+
+    def _forget_changed(self) -> None:
+        self._changed = None
+        self.replace_key.hide()
+
     def _set_running(self, running: bool) -> None:
         self._running = running
-        for w in (self.deploy_button, self.show_plan):
+        for w in (self.deploy_button, self.show_plan, self.replace_key):
             w.setEnabled(not running)
+        self.running_changed.emit(running)
+
+    @property
+    def running(self) -> bool:
+        return self._running
 
     # --- the default questions (dialogs) ---------------------------------------------------
 
@@ -330,7 +372,8 @@ class OvocPanel(QWidget):
                 "run ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub on it). Accept it?"
             )
             title, default = "Accept the host key?", QMessageBox.StandardButton.No
-        answer = QMessageBox.question(
+        box = QMessageBox.warning if q.changed else QMessageBox.question
+        answer = box(
             self,
             title,
             text,
