@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QTextBrowser,
     QVBoxLayout,
     QWidget,
+    QWizard,
 )
 
 from app.errors import AccertError
@@ -156,8 +157,14 @@ class DeployPage(BasePage):
         self.ovoc_steps = StepsView()
         m.addWidget(self.ovoc_steps, 1)
         self.tabs.addTab(manual, "&By hand")
+        # What was and was not deployed, and what Next does: deploying is optional.
+        self.status = note("")
+        self.status.setObjectName("deploy-status")
+        layout.addWidget(self.status)
         layout.addWidget(self.message)
         self.device_files: dict[str, Path] | None = None
+        for panel in (self.sbc, self.ovoc):
+            panel.running_changed.connect(self._running_changed)
 
     def session_workspace(self) -> Workspace:
         return self.session.require()
@@ -179,6 +186,50 @@ class DeployPage(BasePage):
         self.device_files = exported_device_files(session.require())
         self.show_sbc()
         self.ovoc_steps.show_steps([], None)
+        self.show_status()
+
+    # --- what was deployed, and the way on -------------------------------------------------
+
+    def deploying(self) -> bool:
+        return self.sbc.running or self.ovoc.running
+
+    def isComplete(self) -> bool:
+        return not self.deploying()  # otherwise: Next at any time, deploying is optional
+
+    def _running_changed(self, _running: bool) -> None:
+        self.completeChanged.emit()  # QWizard updates its buttons from isComplete()...
+        if self.deploying() and self.wizard() is not None and self.isVisible():
+            # ...and Back too: it stays off until the deployment ends, so no page is left
+            # half-way (closing the window asks first, see RenewalWizard.what_would_be_lost).
+            self.wizard().button(QWizard.WizardButton.BackButton).setEnabled(False)
+        self.show_status()
+
+    def show_status(self) -> None:
+        from ui.pages.summary import latest_outcomes
+
+        ws = self.session.workspace
+        if ws is None:
+            return
+        if self.deploying():
+            self.status.setText(
+                "Deploying… Back and Next are available again when it ends; every device and "
+                "server finishes its own steps (closing the window asks first)."
+            )
+            return
+        latest = latest_outcomes(ws.state.deployments)
+        done = [o.what for o in latest if o.ok]
+        not_done = [f"{o.what} ({'by hand' if o.manual else 'failed'})" for o in latest if not o.ok]
+        if not any(o.what.startswith("OVOC") for o in latest):
+            not_done.append("OVOC")
+        if not any(o.what.startswith("SBC") for o in latest):
+            not_done.append("SBCs and gateways")
+        lines = [f"Deployed: {', '.join(done) if done else 'nothing yet'}."]
+        if not_done:
+            lines.append(f"Not deployed: {', '.join(not_done)}.")
+        lines.append(
+            "Deploying is optional: Next shows the summary of what was produced and deployed."
+        )
+        self.status.setText(" ".join(lines))
 
     def unsaved(self) -> str | None:
         busy = self.tasks.busy()

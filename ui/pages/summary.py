@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
 from html import escape
 
 from PySide6.QtCore import QUrl
@@ -40,10 +42,22 @@ def summary_html(ws: Workspace) -> str:
             parts.append(f"<li>{escape(e.get('folder', ''))}: {escape(files)}</li>")
         parts.append("</ul>")
     if s.deployments:
-        parts.append("<h4>Deployed</h4><ul>")
-        for d in s.deployments:
-            parts += [f"<li>{escape(line)}</li>" for line in deployment_lines(d)]
+        latest = latest_outcomes(s.deployments)
+        done = sum(o.ok for o in latest)
+        parts.append(f"<h4>Deployed ({done} of {len(latest)} done)</h4><ul>")
+        for o in latest:
+            colour = "#1e7b34" if o.ok else ("#8a6d00" if o.manual else "#b3261e")
+            when = f"{o.at[:16].replace('T', ' ')} — " if o.at else ""
+            parts.append(
+                f"<li>{escape(when)}<b>{escape(o.what)}</b>: "
+                f"<span style='color:{colour}'>{escape(o.detail)}</span></li>"
+            )
         parts.append("</ul>")
+        if done < len(latest):
+            parts.append(
+                "<p>Go <i>Back</i> to the Deploy page to deploy again to what failed; the "
+                "backups keep each device's previous configuration.</p>"
+            )
     else:
         parts.append(
             "<p>Nothing was deployed yet. Go <i>Back</i> to the Deploy page to deploy to the "
@@ -63,26 +77,86 @@ def summary_html(ws: Workspace) -> str:
     return "".join(parts)
 
 
-def _outcome(ok: object, error: object = "") -> str:
-    return "done" if ok else f"failed{': ' + str(error) if error else ''}"
+@dataclass(frozen=True)
+class Outcome:
+    """One device or server of a deployment record, in the user's words."""
+
+    what: str  # "SBC 10.0.0.5:443", "OVOC acems@ovoc:22"
+    ok: bool
+    detail: str  # "done, context 1 (SIP-Teams), …" or "failed — why"
+    manual: bool = False
+    at: str = ""
+
+    @property
+    def line(self) -> str:
+        return f"{self.what}: {self.detail}"
+
+
+def _backup(dev: dict[str, object]) -> str:
+    return f" (backup {dev['backup']})" if dev.get("backup") else ""
+
+
+def _device_outcome(dev: dict[str, object], at: str) -> Outcome:
+    what = f"SBC {dev.get('device', '')}"
+    if dev.get("ok"):
+        parts = ["done"]
+        contexts = dev.get("contexts")
+        if isinstance(contexts, list) and contexts:
+            parts.append(f"context {', '.join(str(c) for c in contexts)}")
+        if dev.get("served"):
+            parts.append(f"serves SHA-256 {str(dev['served'])[:23]}…")
+        return Outcome(what, True, ", ".join(parts) + _backup(dev), at=at)
+    if dev.get("manual"):
+        return Outcome(
+            what,
+            False,
+            "by hand: its firmware has no REST API; the files and steps are on the Deploy page",
+            manual=True,
+            at=at,
+        )
+    why = str(dev.get("message") or "")
+    return Outcome(what, False, f"failed{' — ' + why if why else ''}{_backup(dev)}", at=at)
+
+
+def outcomes(records: Iterable[dict[str, object]]) -> list[Outcome]:
+    """Every device and server of the deployment records, oldest first."""
+    out: list[Outcome] = []
+    for d in records:
+        at = str(d.get("at", ""))
+        kind = d.get("kind", "")
+        if kind == "mediant-fleet":
+            devices = d.get("devices")
+            for dev in devices if isinstance(devices, list) else []:
+                if isinstance(dev, dict):
+                    out.append(_device_outcome(dev, at))
+            continue
+        if kind == "ovoc":
+            what = f"OVOC {d.get('target', '')}"
+        else:
+            label = "SBC" if kind == "mediant" else str(kind)
+            what = f"{label} {d.get('target') or d.get('device') or kind}"
+        if d.get("ok"):
+            served = d.get("served_sha256") or d.get("served")
+            extra = f", serves SHA-256 {str(served)[:23]}…" if served else ""
+            out.append(Outcome(what, True, "done" + extra, at=at))
+        else:
+            why = d.get("error") or d.get("message") or ""
+            out.append(Outcome(what, False, f"failed{' — ' + str(why) if why else ''}", at=at))
+    return out
+
+
+def latest_outcomes(records: Iterable[dict[str, object]]) -> list[Outcome]:
+    """The newest outcome of each device and server: a retry that worked replaces the failure."""
+    newest: dict[str, Outcome] = {}
+    for o in outcomes(records):
+        newest.pop(o.what, None)  # keeps the order of the newest attempts
+        newest[o.what] = o
+    return list(newest.values())
 
 
 def deployment_lines(d: dict[str, object]) -> list[str]:
     """One line per device or server of a deployment record, in the user's words."""
-    kind = d.get("kind", "")
-    if kind == "mediant-fleet":
-        devices = d.get("devices")
-        lines = []
-        for dev in devices if isinstance(devices, list) else []:
-            backup = f" (backup {dev['backup']})" if dev.get("backup") else ""
-            lines.append(f"SBC {dev.get('device', '')}: {_outcome(dev.get('ok'))}{backup}")
-        return lines
-    if kind == "ovoc":
-        return [f"OVOC {d.get('target', '')}: {_outcome(d.get('ok'), d.get('error', ''))}"]
-    what = d.get("target") or d.get("device") or kind
-    label = "SBC" if kind == "mediant" else str(kind)
-    error = d.get("error") or d.get("message", "")
-    return [f"{label} {what}: {_outcome(d.get('ok'), error)}"]
+    return [o.line for o in outcomes([d])]
 
 
 class SummaryPage(BasePage):
