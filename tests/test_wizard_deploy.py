@@ -6,9 +6,11 @@ by the test (a modal dialog would block it), and what they were asked is checked
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PySide6.QtCore import Qt
@@ -128,7 +130,18 @@ def test_three_devices_one_with_a_wrong_password(
         return dialog.chosen()
 
     sbc.ask_trust_all = trust_the_list
-    sbc.confirm = lambda text: confirmed.append(text) or True
+    navigation: list[tuple[bool, bool, str]] = []
+
+    def confirm(text: str) -> bool:
+        """Asked while the deployment is under way: Back and Next wait for its end."""
+        back = w.button(QWizard.WizardButton.BackButton).isEnabled()
+        nxt = w.button(QWizard.WizardButton.NextButton).isEnabled()
+        navigation.append((back, nxt, page.status.text()))
+        confirmed.append(text)
+        return True
+
+    sbc.confirm = confirm
+    assert "Deployed: nothing yet" in page.status.text()
     sbc.deploy_button.click()
     qtbot.waitUntil(lambda: sbc.message.isVisible() and sbc.add_button.isEnabled(), timeout=WAIT_MS)
 
@@ -150,6 +163,13 @@ def test_three_devices_one_with_a_wrong_password(
     assert len(list(renewal.backups_dir.glob("127.0.0.1_*.ini"))) == 2
     assert sbc.message.property("kind") == "error"
     assert "Deployed to 2 of 3" in sbc.message.text() and "Failed:" in sbc.message.text()
+    assert navigation and navigation[0][:2] == (False, False)
+    assert navigation[0][2].startswith("Deploying")
+    assert w.button(QWizard.WizardButton.BackButton).isEnabled()
+    assert w.button(QWizard.WizardButton.NextButton).isEnabled()
+    status = page.status.text()
+    assert f"Deployed: SBC 127.0.0.1:{sims[0].port}" in status
+    assert f"SBC 127.0.0.1:{sims[1].port} (failed)" in status and "OVOC" in status
 
     # Selecting the failed device says why and what to do.
     sbc.table.selectRow(sbc.row_of(f"127.0.0.1:{sims[1].port}"))
@@ -169,8 +189,9 @@ def test_three_devices_one_with_a_wrong_password(
     summary = w.currentPage()
     assert isinstance(summary, SummaryPage)
     text = summary.view.toPlainText()
-    assert f"SBC 127.0.0.1:{sims[0].port}: done" in text
-    assert f"SBC 127.0.0.1:{sims[1].port}: failed" in text
+    assert f"SBC 127.0.0.1:{sims[0].port}: done, context 1 (SIP-Teams), serves SHA-256" in text
+    assert f"SBC 127.0.0.1:{sims[1].port}: failed — " in text
+    assert "Deployed (2 of 3 done)" in text
     # When to renew, and a reminder the calendar program opens.
     not_after = renewal.certificate().not_valid_after_utc
     assert f"it expires on {not_after:%Y-%m-%d}" in text and "Renew by" in text
@@ -482,3 +503,199 @@ def test_a_device_verified_by_the_system_trust_store_is_never_silently_trusted(
     sbc.table.selectRow(sbc.row_of(device.key))
     assert "Windows trust store does not vouch" in sbc.detail.toPlainText()
     assert sim.calls == [] and pins.get_pin("127.0.0.1", sim.port) is None
+
+
+# --- the real dialogs, changed certificates, old firmware --------------------------------------
+
+
+def _answer_modal(qtbot: QtBot, kind: type, act: Callable[[Any], None]) -> list[str]:
+    """Answer the next modal `kind` dialog with `act`; it is rejected if `act` fails.
+
+    The dialog runs its own event loop (exec), so it is answered from a timer. Whatever
+    happens, it is closed: a modal dialog left open would block the test forever.
+    """
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication, QDialog
+
+    errors: list[str] = []
+
+    def attempt(tries: int = 0) -> None:
+        dialog = QApplication.activeModalWidget()
+        if not isinstance(dialog, kind):
+            if tries < 250:
+                QTimer.singleShot(20, lambda: attempt(tries + 1))
+            return
+        try:
+            act(dialog)
+        except Exception as exc:  # reported by the test, once the dialog is closed
+            errors.append(repr(exc))
+        finally:
+            if isinstance(dialog, QDialog) and dialog.isVisible():
+                dialog.reject()
+
+    QTimer.singleShot(0, attempt)
+    return errors
+
+
+def test_the_add_and_edit_buttons_open_the_device_dialog(
+    qtbot: QtBot, renewal: Workspace, sims: list[MediantSim], memory_keyring: Any
+) -> None:
+    """The real dialog (not a stand-in): fields, the remembered password, the context reader."""
+    from app.mediant.devices import load_device_password
+    from ui.device_dialog import DeviceDialog
+
+    sim = sims[0]
+    _w, page = open_deploy_page(qtbot, renewal)
+    sbc = page.sbc
+
+    def fill(dialog: DeviceDialog) -> None:
+        assert dialog.read_button.isEnabled()  # it may read the contexts: it has the pool
+        qtbot.keyClicks(dialog.address, sim.host_port)
+        dialog.user.setText(sim.user)
+        qtbot.keyClicks(dialog.password, sim.password)
+        dialog.remember.setChecked(True)
+        dialog.contexts.setText("1")
+        dialog.ports.setText(str(sim.context_port(1)))
+        dialog.accept()
+
+    errors = _answer_modal(qtbot, DeviceDialog, fill)
+    sbc.add_button.click()
+    assert not errors, errors
+    device = SavedDevice("127.0.0.1", sim.port, sim.user, (1,), (sim.context_port(1),))
+    assert sbc.row_text(device.key)["Context"] == "1"
+    assert [d.key for d in sbc.checked()] == [device.key]
+    assert load_device_password(load_devices()[0]) == sim.password  # in the credential store
+    secret = sim.password.encode()
+    home = Path(os.environ["ACCERT_HOME"])  # no file of accert's holds it
+    assert not [f for f in home.rglob("*") if f.is_file() and secret in f.read_bytes()]
+
+    # Next session: the password comes back from the credential store into the Edit dialog.
+    sbc.passwords.clear()
+    seen: list[str] = []
+
+    def look(dialog: DeviceDialog) -> None:
+        seen.append(dialog.password.text())
+        dialog.reset.setChecked(True)
+        dialog.accept()
+
+    errors = _answer_modal(qtbot, DeviceDialog, look)
+    sbc.table.selectRow(sbc.row_of(device.key))
+    sbc.edit_button.click()
+    assert not errors, errors
+    assert seen == [sim.password]
+    assert load_devices()[0].reset is True
+
+
+def test_a_changed_device_certificate_is_asked_about_in_stronger_words(
+    qtbot: QtBot, renewal: Workspace, sims: list[MediantSim]
+) -> None:
+    from app.mediant.devices import remember_device
+    from ui.device_dialog import TrustQuestion, trust_text
+
+    sim = sims[0]
+    device = SavedDevice("127.0.0.1", sim.port, sim.user, (1,), (sim.context_port(1),))
+    remember_device(device)
+    old_pin = pins.normalize_fingerprint("AB" * 32)  # what was trusted last year
+    pins.set_pin("127.0.0.1", sim.port, old_pin)
+    _w, page = open_deploy_page(qtbot, renewal)
+    sbc = page.sbc
+    sbc.timing = FAST
+    sbc.passwords[device.key] = sim.password
+    sbc.set_checked(device.key)
+    asked: list[Unknown] = []
+    sbc.ask_trust = lambda u: asked.append(u) or False
+    sbc.confirm = lambda text: pytest.fail("a refused device is not deployed to")
+    sbc.deploy_button.click()
+    qtbot.waitUntil(lambda: sbc.add_button.isEnabled(), timeout=WAIT_MS)
+    presented = fetch_served_chain("127.0.0.1", sim.port).leaf_sha256
+    assert len(asked) == 1 and asked[0].changed and asked[0].fingerprint == presented
+    title, text = trust_text(TrustQuestion("127.0.0.1", sim.port, "x", presented, True))
+    assert title.startswith("WARNING") and "intercepting" in text
+    assert sbc.row_text(device.key)["Status"] == "skipped"
+    assert sim.calls == [] and pins.get_pin("127.0.0.1", sim.port) == old_pin
+    sbc.table.selectRow(sbc.row_of(device.key))
+    assert "changed and was not trusted" in sbc.detail.toPlainText()
+
+    # Its administrator confirms the new certificate: trusted, pinned, deployed.
+    sbc.ask_trust = lambda u: True
+    sbc.confirm = lambda text: True
+    sbc.deploy_button.click()
+    qtbot.waitUntil(lambda: sbc.add_button.isEnabled() and sbc.message.isVisible(), timeout=WAIT_MS)
+    assert sbc.row_text(device.key)["Status"] == "done", sbc.message.text()
+    assert pins.get_pin("127.0.0.1", sim.port) == presented
+    leaf = renewal.deploy_material(with_key=False).leaf_sha256
+    assert fetch_served_chain("127.0.0.1", sim.context_port(1)).leaf_sha256 == leaf
+
+
+def test_a_device_without_the_rest_api_gets_the_steps_by_hand(
+    qtbot: QtBot, renewal: Workspace
+) -> None:
+    from app.mediant.devices import remember_device
+
+    with MediantSim(rest_api=False, firmware="7.00A.100.002") as sim:
+        device = SavedDevice("127.0.0.1", sim.port, sim.user, (0,), ())
+        remember_device(device)
+        w, page = open_deploy_page(qtbot, renewal)
+        sbc = page.sbc
+        sbc.timing = FAST
+        sbc.passwords[device.key] = sim.password
+        sbc.set_checked(device.key)
+        sbc.ask_trust = lambda u: True
+        sbc.confirm = lambda text: True
+        sbc.deploy_button.click()
+        qtbot.waitUntil(
+            lambda: sbc.add_button.isEnabled() and sbc.message.isVisible(), timeout=WAIT_MS
+        )
+    assert sbc.row_text(device.key)["Status"] == "by hand", sbc.message.text()
+    assert sbc.message.property("kind") == "warning"
+    assert "By hand: " in sbc.message.text()
+    sbc.table.selectRow(sbc.row_of(device.key))
+    detail = sbc.detail.toPlainText()
+    assert "1. " in detail and "has no REST API" in detail and "accert verify" in detail
+    assert any(renewal.path.glob("manual-127.0.0.1/*.crt.pem"))  # the files it names
+    w.button(QWizard.WizardButton.NextButton).click()
+    summary = w.currentPage()
+    assert isinstance(summary, SummaryPage)
+    assert f"SBC 127.0.0.1:{sim.port}: by hand" in summary.view.toPlainText()
+
+
+def test_ovoc_a_changed_host_key_is_refused_and_replaced_only_on_purpose(
+    qtbot: QtBot, renewal: Workspace, ovoc: OvocServer, tmp_path: Path
+) -> None:
+    import paramiko
+
+    from app.ovoc.ssh import known_hosts_path
+
+    server = ovoc.start()
+    old = paramiko.ECDSAKey.generate()  # what was recorded before OVOC was reinstalled
+    known_hosts_path().parent.mkdir(parents=True, exist_ok=True)
+    known_hosts_path().write_text(
+        f"[127.0.0.1]:{server.port} {old.get_name()} {old.get_base64()}\n"
+    )
+    _w, page = open_deploy_page(qtbot, renewal)
+    panel = page.ovoc
+    _fill_ovoc(qtbot, page, ovoc, server.port, ovoc.ROOT_PASSWORD)
+    panel.use_profile_file(str(_profile_file(ovoc, tmp_path)))
+    asked: list[HostKeyQuestion] = []
+    panel.ask_host_key = lambda q: asked.append(q) or True
+    panel.confirm = lambda text: True
+    panel.deploy_button.click()
+    qtbot.waitUntil(
+        lambda: panel.message.isVisible() and panel.deploy_button.isEnabled(), timeout=WAIT_MS
+    )
+    # Refused, not asked: the warning, both keys' story, and the way on.
+    assert panel.message.property("kind") == "error"
+    assert panel.message.text().startswith("WARNING")
+    assert "Replace the recorded host key" in panel.message.text()
+    assert asked == [] and not ovoc.cert_dir.exists()
+    assert panel.replace_key.isVisible()
+
+    # The administrator confirms the new key: only now is it asked, recorded and used.
+    panel.replace_key.click()
+    qtbot.waitUntil(lambda: panel.message.property("kind") == "ok", timeout=WAIT_MS)
+    assert len(asked) == 1 and asked[0].changed
+    assert asked[0].fingerprint == ovoc.target(server).host_key_pin
+    assert not panel.replace_key.isVisible()
+    leaf = renewal.deploy_material(with_key=False).leaf_sha256
+    assert fetch_served_chain("127.0.0.1", ovoc.https_port).leaf_sha256 == leaf
+    assert old.get_base64() not in known_hosts_path().read_text()
