@@ -487,7 +487,9 @@ class SbcPanel(QWidget):
                 f"Report: {text_path}",
             )
         else:
-            failed = ", ".join(r.label for r in report.failed)
+            failed = ", ".join(r.label for r in report.failed if not r.needs_manual_steps)
+            if by_hand:
+                failed += f"; by hand: {', '.join(by_hand)}"
             self.message.show_message(
                 "error",
                 f"Deployed to {good} of {total} device(s). Failed: {failed}.\n"

@@ -65,6 +65,10 @@ class TrustListDialog(QDialog):
             self.table.setItem(r, 1, QTableWidgetItem(u.subject))
             self.table.setItem(r, 2, QTableWidgetItem(u.fingerprint))
         layout.addWidget(self.table, 1)
+        # Wide enough for whole fingerprints: they are compared digit by digit.
+        self.table.resizeColumnsToContents()
+        header.setStretchLastSection(True)
+        self.resize(max(900, header.length() + 60), 300)
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )

@@ -96,8 +96,16 @@ def _backup(dev: dict[str, object]) -> str:
     return f" (backup {dev['backup']})" if dev.get("backup") else ""
 
 
+def device_name(label: object) -> str:
+    """'SBC London' stays as it is; '10.0.0.5:443' becomes 'SBC 10.0.0.5:443'."""
+    text = str(label)
+    first = text.split(" ", 1)[0].lower()
+    return text if first in ("sbc", "gateway", "mediant") else f"SBC {text}"
+
+
 def _device_outcome(dev: dict[str, object], at: str) -> Outcome:
-    what = f"SBC {dev.get('device', '')}"
+    label = str(dev.get("device", ""))
+    what = device_name(label)
     if dev.get("ok"):
         parts = ["done"]
         contexts = dev.get("contexts")
@@ -114,7 +122,7 @@ def _device_outcome(dev: dict[str, object], at: str) -> Outcome:
             manual=True,
             at=at,
         )
-    why = str(dev.get("message") or "")
+    why = str(dev.get("message") or "").removeprefix(f"{label}: ")  # the line names it
     return Outcome(what, False, f"failed{' — ' + why if why else ''}{_backup(dev)}", at=at)
 
 
