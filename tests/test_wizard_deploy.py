@@ -699,3 +699,28 @@ def test_ovoc_a_changed_host_key_is_refused_and_replaced_only_on_purpose(
     leaf = renewal.deploy_material(with_key=False).leaf_sha256
     assert fetch_served_chain("127.0.0.1", ovoc.https_port).leaf_sha256 == leaf
     assert old.get_base64() not in known_hosts_path().read_text()
+
+
+def test_renew_these_with_an_ovoc_server_fills_the_ovoc_tab(
+    qtbot: QtBot, renewal: Workspace
+) -> None:
+    from app.estate.inventory import Kind, Target
+
+    w = create_window()
+    w.confirm_close = lambda lost: True
+    qtbot.addWidget(w)
+    w.session.preselected_ovoc = [Target("ovoc.example.com", Kind.OVOC, (8443,), user="acems2")]
+    w.show()
+    start = w.currentPage()
+    assert isinstance(start, StartPage)
+    for i in range(start.renewals.topLevelItemCount()):
+        if start.renewals.topLevelItem(i).text(3) == str(renewal.path):
+            start.renewals.setCurrentItem(start.renewals.topLevelItem(i))
+    start.resume.click()
+    w.button(QWizard.WizardButton.NextButton).click()
+    page = w.currentPage()
+    assert isinstance(page, DeployPage)
+    assert page.tabs.currentWidget() is page.ovoc  # no devices chosen: OVOC first
+    assert page.ovoc.host.text() == "ovoc.example.com" and page.ovoc.user.text() == "acems2"
+    assert page.ovoc.verify_port.value() == 8443
+    assert "Deployed: nothing yet" in page.status.text() and "Next" in page.status.text()
