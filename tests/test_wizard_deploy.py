@@ -724,3 +724,21 @@ def test_renew_these_with_an_ovoc_server_fills_the_ovoc_tab(
     assert page.ovoc.host.text() == "ovoc.example.com" and page.ovoc.user.text() == "acems2"
     assert page.ovoc.verify_port.value() == 8443
     assert "Deployed: nothing yet" in page.status.text() and "Next" in page.status.text()
+
+
+def test_unticking_remember_removes_the_saved_password(
+    qtbot: QtBot, renewal: Workspace, memory_keyring: Any
+) -> None:
+    from app.mediant.devices import load_device_password
+
+    _w, page = open_deploy_page(qtbot, renewal)
+    sbc = page.sbc
+    device = SavedDevice("sbc9.example.com", 443, "Admin", (0,), ())
+    sbc.ask_device = lambda _d, _p: DeviceEntry(device, "Secret-9-pass", remember=True)
+    sbc.add_button.click()
+    assert load_device_password(device) == "Secret-9-pass"
+    sbc.ask_device = lambda _d, _p: DeviceEntry(device, "Secret-9-pass", remember=False)
+    sbc.table.selectRow(sbc.row_of(device.key))
+    sbc.edit_button.click()
+    assert load_device_password(device) is None
+    assert sbc.passwords[device.key] == "Secret-9-pass"  # still usable until accert closes

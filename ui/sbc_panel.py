@@ -33,6 +33,7 @@ from app.mediant import pins
 from app.mediant.devices import (
     SavedDevice,
     forget_device,
+    forget_device_password,
     load_device_password,
     load_devices,
     remember_device,
@@ -309,6 +310,8 @@ class SbcPanel(QWidget):
     def _keep(self, entry: DeviceEntry) -> None:
         """Save the device (no password in the file); the password to keyring if asked."""
         remember_device(entry.device)
+        if not entry.remember:
+            forget_device_password(entry.device)  # unticked: nothing kept beyond this session
         if entry.password:
             self.passwords[entry.device.key] = entry.password
             if entry.remember:

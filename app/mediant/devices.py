@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from app.atomic import atomic_write
 from app.errors import InputError
-from app.passwords import load_secret, store_secret
+from app.passwords import delete_secret, load_secret, store_secret
 from app.paths import config_dir
 
 if TYPE_CHECKING:  # the deployment (and requests) load only when a device is deployed to
@@ -156,3 +156,8 @@ def store_device_password(device: SavedDevice, password: str) -> None:
 
 def load_device_password(device: SavedDevice) -> str | None:
     return load_secret(device.account)
+
+
+def forget_device_password(device: SavedDevice) -> None:
+    """The user unticked "remember": the credential store no longer holds it."""
+    delete_secret(device.account)
