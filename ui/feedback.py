@@ -37,6 +37,8 @@ class Message(QLabel):
         self.setTextFormat(Qt.TextFormat.PlainText)
         self.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.setObjectName("message")
+        # Styled by this property, not the object name: pages rename theirs ("verdict", ...).
+        self.setProperty("banner", True)
         self.hide()
 
     def show_message(self, kind: str, text: str) -> None:

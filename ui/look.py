@@ -61,21 +61,20 @@ def scaled(pixels: int) -> int:
 
 
 STYLE = """
-QLabel#message[kind="error"] {
-    color: #a4161a; background: #fdecea; border: 1px solid #f5c2c0;
-    border-radius: 4px; padding: 6px 8px;
+QLabel[banner="true"] {
+    border: 1px solid transparent; border-radius: 4px; padding: 6px 8px;
 }
-QLabel#message[kind="warning"] {
-    color: #7a4b00; background: #fff4e0; border: 1px solid #f3d19c;
-    border-radius: 4px; padding: 6px 8px;
+QLabel[banner="true"][kind="error"] {
+    color: #a4161a; background: #fdecea; border-color: #f5c2c0;
 }
-QLabel#message[kind="ok"] {
-    color: #1b5e20; background: #e9f6ec; border: 1px solid #b7dfc0;
-    border-radius: 4px; padding: 6px 8px;
+QLabel[banner="true"][kind="warning"] {
+    color: #7a4b00; background: #fff4e0; border-color: #f3d19c;
 }
-QLabel#message[kind="info"] {
-    color: #1d3b63; background: #eef4fb; border: 1px solid #c7d9ef;
-    border-radius: 4px; padding: 6px 8px;
+QLabel[banner="true"][kind="ok"] {
+    color: #1b5e20; background: #e9f6ec; border-color: #b7dfc0;
+}
+QLabel[banner="true"][kind="info"] {
+    color: #1d3b63; background: #eef4fb; border-color: #c7d9ef;
 }
 QLabel#note { color: #5f6b7a; }
 QFrame#dropzone {
