@@ -28,6 +28,7 @@ from app.flow import Page
 from app.workspace import Stage
 from ui.base import BasePage, note
 from ui.feedback import Message
+from ui.tasks import Task
 
 LEGACY_NOTE = (
     "Choose legacy (3DES, SHA-1) for Windows Server 2016 and older, Java 8 and older "
@@ -48,7 +49,7 @@ class ExportPage(BasePage):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.task = None
+        self.task: Task | None = None
         layout = QVBoxLayout(self)
 
         presets = QGroupBox("&Format")
@@ -81,7 +82,8 @@ class ExportPage(BasePage):
         x.addWidget(note(LEGACY_NOTE))
         layout.addWidget(self.pfx_box)
 
-        self.pass_box = QGroupBox("Pass&word for the PFX / JKS")
+        # The mnemonics are on the rows (Alt+W, Alt+C), not on the group's title.
+        self.pass_box = QGroupBox("Password for the PFX / JKS")
         f = QFormLayout(self.pass_box)
         self.pass1 = QLineEdit()
         self.pass1.setEchoMode(QLineEdit.EchoMode.Password)
@@ -93,8 +95,8 @@ class ExportPage(BasePage):
         self.strength.setMaximumHeight(8)
         self.strength_hint = QLabel()
         self.strength_hint.setObjectName("note")
-        f.addRow("Password:", self.pass1)
-        f.addRow("Confirm:", self.pass2)
+        f.addRow("Pass&word:", self.pass1)
+        f.addRow("&Confirm:", self.pass2)
         f.addRow("", self.strength)
         f.addRow("", self.strength_hint)
         self.pass1.textChanged.connect(lambda *_: self._changed())
@@ -105,13 +107,13 @@ class ExportPage(BasePage):
         folder_label = QLabel("Save &in:")
         self.folder = QLineEdit()
         folder_label.setBuddy(self.folder)
-        browse = QPushButton("Bro&wse…")
+        browse = QPushButton("B&rowse…")
         browse.clicked.connect(self._browse)
         folder_row.addWidget(folder_label)
         folder_row.addWidget(self.folder, 1)
         folder_row.addWidget(browse)
         layout.addLayout(folder_row)
-        self.overwrite = QCheckBox("Replace files of the same name in that folder")
+        self.overwrite = QCheckBox("Rep&lace files of the same name in that folder")
         layout.addWidget(self.overwrite)
 
         action_row = QHBoxLayout()
@@ -181,6 +183,8 @@ class ExportPage(BasePage):
         self.pass_box.setVisible(needs_password)
         score, hint = flow.password_strength(self.pass1.text())
         self.strength.setValue(score)
+        # An empty meter reads as a broken line: it appears with the first character typed.
+        self.strength.setVisible(bool(self.pass1.text()))
         self.strength.setProperty("score", score)
         self.strength.style().polish(self.strength)
         if self.pass2.text() and self.pass1.text() != self.pass2.text():

@@ -29,6 +29,7 @@ from app.flow import Page
 from app.response_check import ImportOutcome
 from ui.base import BasePage, mono_font
 from ui.feedback import Message
+from ui.tasks import Task
 
 ROLE_NAMES = {
     "leaf": "Your certificate",
@@ -81,7 +82,7 @@ class ResponsePage(BasePage):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.task = None
+        self.task: Task | None = None
         layout = QVBoxLayout(self)
         layout.addWidget(DropZone(self))
 
@@ -124,6 +125,9 @@ class ResponsePage(BasePage):
 
         self.verdict = Message()
         self.verdict.setObjectName("verdict")
+        bold = self.verdict.font()
+        bold.setBold(True)  # the one line that answers "can I go on?", above the details
+        self.verdict.setFont(bold)
         layout.addWidget(self.verdict)
         self.tree = QTreeWidget()
         self.tree.setHeaderLabels(["Certificate", "Role", "Valid from", "Valid until", "Left"])
