@@ -81,7 +81,7 @@ class NamesPage(BasePage):
         self.bare.hide()
         self._row(
             form,
-            "Common &name (CN):",
+            "Co&mmon name (CN):",
             "common_name",
             self.cn,
             self.cn,
@@ -311,7 +311,7 @@ class NamesPage(BasePage):
         bare = bare_domain(text.strip())
         self.bare.setVisible(bare is not None)
         if bare:
-            self.bare.setText(f"Also include the bare domain {bare}")
+            self.bare.setText(f"Also &include the bare domain {bare}")
 
     def _key_changed(self) -> None:
         self.key_note.setText(KeyType(self.key_type.currentData()).note)

@@ -55,7 +55,7 @@ class DropZone(QFrame):
         label.setWordWrap(True)
         label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         layout.addWidget(label, 1)
-        browse = QPushButton("&Browse…")
+        browse = QPushButton("Bro&wse…")  # Alt+B is Back
         browse.clicked.connect(page.browse)
         layout.addWidget(browse)
 
