@@ -11,13 +11,17 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QFileDialog,
     QFormLayout,
+    QGridLayout,
     QGroupBox,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QLineEdit,
     QProgressBar,
     QPushButton,
     QRadioButton,
+    QTreeWidget,
+    QTreeWidgetItem,
     QVBoxLayout,
     QWidget,
 )
@@ -53,18 +57,20 @@ class ExportPage(BasePage):
         layout = QVBoxLayout(self)
 
         presets = QGroupBox("&Format")
-        p = QVBoxLayout(presets)
+        p = QGridLayout(presets)
         self.presets = QButtonGroup(self)
         self.preset_buttons: dict[str, QRadioButton] = {}
+        rows = (len(PRESETS) + 1) // 2  # two columns: the page keeps room for the file list
         for n, (name, preset) in enumerate(PRESETS.items()):
             button = QRadioButton(preset.label)
             button.setToolTip(preset.description)
             self.presets.addButton(button, n)
             self.preset_buttons[name] = button
-            p.addWidget(button)
+            p.addWidget(button, n % rows, n // rows)
+        p.setColumnStretch(1, 1)
         self.preset_note = note("")
         self.preset_note.setObjectName("note")
-        p.addWidget(self.preset_note)
+        p.addWidget(self.preset_note, rows, 0, 1, 2)
         self.preset_buttons["audiocodes"].setChecked(True)
         self.presets.idToggled.connect(lambda *_: self._changed())
         layout.addWidget(presets)
@@ -133,6 +139,21 @@ class ExportPage(BasePage):
         layout.addWidget(self.busy)
         self.result = Message()
         layout.addWidget(self.result)
+        # One row per file written, with what was checked: a list of any length scrolls here
+        # instead of growing a message past the bottom of the window.
+        self.files = QTreeWidget()
+        self.files.setHeaderLabels(["File", "What it is", "Checked after writing"])
+        self.files.setRootIsDecorated(False)
+        self.files.setAlternatingRowColors(True)
+        header = self.files.header()
+        header.setStretchLastSection(False)
+        for col, mode in enumerate(
+            (QHeaderView.ResizeMode.ResizeToContents, QHeaderView.ResizeMode.Stretch)
+        ):
+            header.setSectionResizeMode(col, mode)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
+        self.files.hide()
+        layout.addWidget(self.files, 100)
         layout.addWidget(self.message)
         layout.addStretch(1)
 
@@ -154,6 +175,8 @@ class ExportPage(BasePage):
                 "exported (no key, PFX or JKS). Deploying needs no export: click Next.",
             )
         self.folder.setText(str(ws.exports_dir))
+        self.files.clear()
+        self.files.hide()
         if not on_device:
             self.result.clear_message()
         self.message.clear_message()
@@ -209,6 +232,8 @@ class ExportPage(BasePage):
         folder = Path(self.folder.text().strip() or ws.exports_dir)
         self.message.clear_message()
         self.result.clear_message()
+        self.files.clear()
+        self.files.hide()
         self.busy.show()
         self.task = self.run(
             "Writing the export",
@@ -229,11 +254,31 @@ class ExportPage(BasePage):
     def _exported(self, result: ExportResult) -> None:
         self.busy.hide()
         self.session.exports.append(result)
-        lines = [f"Written to {result.folder}:"]
+        count = len(result.files)
+        lines = [
+            f"Written to {result.folder}: {count} file{'s' if count != 1 else ''}, "
+            "each read back and checked."
+        ]
+        self.files.clear()
+        unmatched = list(result.checks)
         for f in result.files:
-            lines.append(f"  {f.path.name} — {f.description}")
-        lines.append("Checked after writing:")
-        lines += [f"  ✔ {c}" for c in result.checks]
+            prefix = f"{f.path.name}: "
+            checked = [c for c in unmatched if c.startswith(prefix)]
+            for c in checked:
+                unmatched.remove(c)
+            item = QTreeWidgetItem(
+                [
+                    f.path.name,
+                    f.description,
+                    "; ".join(f"✔ {c.removeprefix(prefix)}" for c in checked),
+                ]
+            )
+            for col in range(3):  # a narrow window elides; the whole text is one hover away
+                item.setToolTip(col, item.text(col))
+            item.setToolTip(0, str(f.path))
+            self.files.addTopLevelItem(item)
+        self.files.setVisible(count > 0)
+        lines += unmatched  # checks about the set rather than a file, e.g. no root known
         if any(f.secret and f.artifact is Artifact.KEY for f in result.files):
             lines.append("The .key file is the unencrypted private key: upload it, then delete it.")
         self.result.show_message("ok", "\n".join(lines))
