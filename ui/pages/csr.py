@@ -67,7 +67,10 @@ class CsrPage(BasePage):
         pass_form.addRow("&Again:", self.pass2)
         self.make = QPushButton("&Generate key and CSR")
         self.make.clicked.connect(self.generate)
-        pass_form.addRow(self.make)
+        make_row = QHBoxLayout()  # a button of its own size, not a bar across the page
+        make_row.addWidget(self.make)
+        make_row.addStretch(1)
+        pass_form.addRow("", make_row)
         layout.addWidget(self.pass_box)
 
         self.busy = QProgressBar()
@@ -110,12 +113,18 @@ class CsrPage(BasePage):
         r.addLayout(buttons)
         self.where = note("")
         r.addWidget(self.where)
-        layout.addWidget(self.result, 1)
+        # The result takes the height; otherwise (busy, error) the trailing stretch does, so
+        # the status and its progress bar stay together at the top.
+        layout.addWidget(self.result, 100)
 
         self.retry = QPushButton("&Try again")
         self.retry.clicked.connect(self.generate)
         layout.addWidget(self.message)
-        layout.addWidget(self.retry)
+        retry_row = QHBoxLayout()
+        retry_row.addWidget(self.retry)
+        retry_row.addStretch(1)
+        layout.addLayout(retry_row)
+        layout.addStretch(1)
         self._show_state("idle")
 
     @staticmethod
