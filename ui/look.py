@@ -60,6 +60,9 @@ def scaled(pixels: int) -> int:
     return round(pixels * max(1.0, height / 16))
 
 
+# Text and backgrounds come from the palette (palette(...)), so a dark Windows scheme keeps
+# them readable: fixed light backgrounds under the dark scheme's white text hid the CSR and the
+# drop zone's text. The banners set both their colours, so they read the same in either.
 STYLE = """
 QLabel[banner="true"] {
     border: 1px solid transparent; border-radius: 4px; padding: 6px 8px;
@@ -76,12 +79,11 @@ QLabel[banner="true"][kind="ok"] {
 QLabel[banner="true"][kind="info"] {
     color: #1d3b63; background: #eef4fb; border-color: #c7d9ef;
 }
-QLabel#note { color: #5f6b7a; }
+QLabel#note { color: palette(placeholder-text); }
 QFrame#dropzone {
-    border: 2px dashed #8aa6cf; border-radius: 8px; background: #f6f9fe; min-height: 3em;
+    border: 2px dashed #8aa6cf; border-radius: 8px; background: palette(base); min-height: 3em;
 }
-QFrame#dropzone[hover="true"] { border-color: #1f6fd1; background: #e3eefc; }
-QPlainTextEdit#mono { background: #fbfcfe; }
+QFrame#dropzone[hover="true"] { border-color: #1f6fd1; background: palette(alternate-base); }
 QProgressBar[score="1"]::chunk { background: #d9480f; }
 QProgressBar[score="2"]::chunk { background: #f08c00; }
 QProgressBar[score="3"]::chunk { background: #74b816; }
