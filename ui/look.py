@@ -80,6 +80,7 @@ QLabel[banner="true"][kind="info"] {
     color: #1d3b63; background: #eef4fb; border-color: #c7d9ef;
 }
 QLabel#note { color: palette(placeholder-text); }
+QLabel#heading { font-weight: bold; }
 QFrame#dropzone {
     border: 2px dashed #8aa6cf; border-radius: 8px; background: palette(base); min-height: 3em;
 }
