@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QCompleter,
     QFormLayout,
+    QFrame,
     QHBoxLayout,
     QLabel,
     QLayout,
@@ -18,6 +19,7 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QPushButton,
+    QScrollArea,
     QVBoxLayout,
     QWidget,
 )
@@ -150,11 +152,21 @@ class NamesPage(BasePage):
         form.addRow("Private key:", self.key_origin)
 
         self.locked = Message()
-        outer = QVBoxLayout(self)
+        body = QWidget()
+        outer = QVBoxLayout(body)
+        outer.setContentsMargins(0, 0, 0, 0)
         outer.addWidget(self.locked)
         outer.addLayout(form)
         outer.addWidget(self.message)
         outer.addStretch(1)
+        # Several errors at once at 200 % are taller than the window: the form scrolls then,
+        # instead of squeezing its rows until the texts overlap.
+        scroll = QScrollArea()
+        scroll.setWidget(body)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # the first field gets the focus, not it
+        QVBoxLayout(self).addWidget(scroll)
 
         for field, widget in (
             ("common_name", self.cn),
