@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from app import flow
+from app.errors import AccertError, ExportError
 from app.export import NEEDS_KEY, NEEDS_PASSWORD, PRESETS, Artifact, ExportOptions, ExportResult
 from app.flow import Page
 from app.workspace import Stage
@@ -245,11 +246,15 @@ class ExportPage(BasePage):
         )
         self._changed()
 
-    def _failed(self, exc: object) -> None:
+    def _failed(self, exc: AccertError) -> None:
         self.busy.hide()
         self._changed()
-        assert isinstance(exc, Exception)
-        self.show_error(exc)  # type: ignore[arg-type]
+        if "(--overwrite)" in exc.hint:  # the engine speaks the CLI's words; here it is a box
+            exc = ExportError(
+                exc.message,
+                exc.hint.replace("(--overwrite)", "(tick 'Replace files of the same name')"),
+            )
+        self.show_error(exc)
 
     def _exported(self, result: ExportResult) -> None:
         self.busy.hide()
