@@ -101,7 +101,7 @@ def palette(counts: collections.Counter[int], size: int = 256, common: int = 192
 
 
 def shoot(out: Path, tmp: Path) -> None:
-    from PySide6.QtWidgets import QApplication, QWidget, QWizard
+    from PySide6.QtWidgets import QApplication, QRadioButton, QWidget, QWizard
 
     from app.ca_response import Source
     from app.export import PRESETS, ExportOptions
@@ -168,6 +168,10 @@ def shoot(out: Path, tmp: Path) -> None:
     start = w.currentPage()
     assert isinstance(start, StartPage)
     grab(w, "01-start")
+    # As a user would: the choice that says "new renewal", whatever the page preselects.
+    for choice in start.findChildren(QRadioButton):
+        if "new renewal" in choice.text().replace("&", "").lower():
+            choice.click()
     w.next()
     names = w.currentPage()
     assert isinstance(names, NamesPage)
