@@ -260,10 +260,8 @@ class ExportPage(BasePage):
         self.busy.hide()
         self.session.exports.append(result)
         count = len(result.files)
-        lines = [
-            f"Written to {result.folder}: {count} file{'s' if count != 1 else ''}, "
-            "each read back and checked."
-        ]
+        files = "1 file, read back" if count == 1 else f"{count} files, each read back"
+        lines = [f"Written to {result.folder}: {files} and checked."]
         self.files.clear()
         unmatched = list(result.checks)
         for f in result.files:
