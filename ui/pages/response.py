@@ -110,12 +110,15 @@ class ResponsePage(BasePage):
         layout.addLayout(added_row)
 
         pass_row = QHBoxLayout()
+        pass_row.setContentsMargins(0, 0, 0, 0)  # aligned with the rows above and below
         self.password = QLineEdit()
         self.password.setEchoMode(QLineEdit.EchoMode.Password)
-        self.password.setPlaceholderText("Password of the PFX")
         self.password.returnPressed.connect(self.analyse)
         self.pass_ok = QPushButton("&Open PFX")
         self.pass_ok.clicked.connect(self.analyse)
+        pass_label = QLabel("&Password of the PFX:")
+        pass_label.setBuddy(self.password)
+        pass_row.addWidget(pass_label)
         pass_row.addWidget(self.password, 1)
         pass_row.addWidget(self.pass_ok)
         self.pass_widget = QWidget()
@@ -239,6 +242,10 @@ class ResponsePage(BasePage):
         if isinstance(exc, PasswordNeeded):
             self.pass_widget.show()
             self.password.setFocus()
+            if not self.password.text():  # asked for, not yet wrong: not an error
+                self.message.show_message("info", f"{exc.message}\n{exc.hint}".strip())
+                self.completeChanged.emit()
+                return
         self.show_error(exc)
 
     def _show_outcome(self, outcome: ImportOutcome | None) -> None:
