@@ -66,6 +66,26 @@ class _EnterAdds(QObject):
         return False
 
 
+class _ShrinkingBody(QWidget):
+    """The form inside its scroll area, which scrolls only once `shrinkable` is at its minimum.
+
+    With word-wrapped labels QScrollArea takes heightForWidth() as the least height it may
+    give, and that is the preferred height: the SAN list would never shrink before a scroll
+    bar appeared. The list's slack is taken off, as it is the one row that can give way.
+    """
+
+    def __init__(self, shrinkable: QWidget) -> None:
+        super().__init__()
+        self.shrinkable = shrinkable
+
+    def heightForWidth(self, width: int) -> int:
+        height = super().heightForWidth(width)
+        w = self.shrinkable
+        if w.isVisible():
+            height -= max(0, min(w.sizeHint().height(), w.maximumHeight()) - w.minimumHeight())
+        return height
+
+
 class NamesPage(BasePage):
     page_id = Page.NAMES
 
@@ -96,6 +116,9 @@ class NamesPage(BasePage):
 
         self.san_list = QListWidget()
         self.san_list.setMaximumHeight(110)
+        # Down to three lines when the page is short (errors, the device row, a small screen).
+        lines = self.san_list.fontMetrics().lineSpacing() * 3
+        self.san_list.setMinimumHeight(lines + 2 * self.san_list.frameWidth() + 4)
         self.san_list.itemChanged.connect(lambda *_: self._edited("sans"))
         self.san_input = QLineEdit()
         self.san_input.setPlaceholderText("Another name or IP address, then Enter")
@@ -152,7 +175,7 @@ class NamesPage(BasePage):
         form.addRow("Private key:", self.key_origin)
 
         self.locked = Message()
-        body = QWidget()
+        body = _ShrinkingBody(self.san_list)
         outer = QVBoxLayout(body)
         outer.setContentsMargins(0, 0, 0, 0)
         outer.addWidget(self.locked)
