@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont, QFontDatabase
-from PySide6.QtWidgets import QLabel, QWidget, QWizardPage
+from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QVBoxLayout, QWidget, QWizardPage
 
 from app import flow
 from app.errors import AccertError
@@ -94,3 +95,37 @@ def note(text: str) -> QLabel:
     label.setObjectName("note")
     label.setWordWrap(True)
     return label
+
+
+class ShrinkingBody(QWidget):
+    """A page's content inside a scroll area that scrolls only once `shrinkable` are at their
+    minimum height (a list that may give way), so a short window or 200 % text scrolls instead of
+    squeezing rows until their texts overlap.
+
+    With word-wrapped labels QScrollArea takes heightForWidth() as the least height it may
+    give, and that is the preferred height: nothing would shrink before a scroll bar appeared.
+    The slack of the widgets that can give way is taken off.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.shrinkable: list[QWidget] = []
+
+    def heightForWidth(self, width: int) -> int:
+        height = super().heightForWidth(width)
+        for w in self.shrinkable:
+            if w.isVisible():
+                least = w.minimumHeight() or w.minimumSizeHint().height()
+                height -= max(0, min(w.sizeHint().height(), w.maximumHeight()) - least)
+        return height
+
+
+def scrolling(page: QWidget, body: QWidget) -> QScrollArea:
+    """Put `body` in a frameless scroll area that fills `page`."""
+    scroll = QScrollArea()
+    scroll.setWidget(body)
+    scroll.setWidgetResizable(True)
+    scroll.setFrameShape(QFrame.Shape.NoFrame)
+    scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # the first field gets the focus, not it
+    QVBoxLayout(page).addWidget(scroll)
+    return scroll

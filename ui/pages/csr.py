@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,7 @@ from app.workspace import Stage
 from ui.base import BasePage, mono_font, note
 from ui.device_dialog import TrustQuestion, ask_trust_dialog
 from ui.feedback import Message
+from ui.tasks import Task
 
 
 def passphrase_needed() -> bool:
@@ -45,7 +47,7 @@ class CsrPage(BasePage):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.summary: CsrSummary | None = None
-        self.task = None
+        self.task: Task | None = None
         self.ask_trust: Callable[[TrustQuestion], bool] = lambda q: ask_trust_dialog(self, q)
         layout = QVBoxLayout(self)
 
@@ -91,10 +93,16 @@ class CsrPage(BasePage):
         self.f_names = self._value()
         self.f_key = self._value()
         self.f_fp = self._value()
-        self.fields.addRow("Subject:", self.f_subject)
-        self.fields.addRow("Names (SAN):", self.f_names)
-        self.fields.addRow("Key, signature:", self.f_key)
-        self.fields.addRow("Key SHA-256:", self.f_fp)
+        for text, value in (
+            ("Subject:", self.f_subject),
+            ("Names (SAN):", self.f_names),
+            ("Key, signature:", self.f_key),
+            ("Key SHA-256:", self.f_fp),
+        ):
+            label = QLabel(text)
+            # Beside the first line of its value: the subject may wrap, the SHA-256 has two.
+            label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+            self.fields.addRow(label, value)
         r.addLayout(self.fields)
         self.pem = QPlainTextEdit()
         self.pem.setReadOnly(True)
@@ -247,10 +255,13 @@ class CsrPage(BasePage):
     def show_csr(self, summary: CsrSummary) -> None:
         ws = self.session.require()
         self.summary = summary
-        self.f_subject.setText(summary.subject)
+        # ", " between the parts (not a "\," inside one) lets a narrow window wrap the line.
+        self.f_subject.setText(re.sub(r"(?<!\\),", ", ", summary.subject))
         self.f_names.setText(", ".join(summary.sans))
         self.f_key.setText(f"{summary.key}, {summary.signature}")
-        self.f_fp.setText(summary.public_key_sha256)
+        # 32 bytes in two lines of 16: one unbreakable line was cut off in a narrow window.
+        pairs = summary.public_key_sha256.split(":")
+        self.f_fp.setText(":".join(pairs[:16]) + "\n" + ":".join(pairs[16:]))
         self.pem.setPlainText(ws.csr_pem.decode("ascii"))
         self.next_steps.show_message(
             "ok",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QUrl
+from PySide6.QtCore import QTimer, QUrl
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QButtonGroup,
@@ -31,7 +31,7 @@ from app.errors import AccertError, ExportError
 from app.export import NEEDS_KEY, NEEDS_PASSWORD, PRESETS, Artifact, ExportOptions, ExportResult
 from app.flow import Page
 from app.workspace import Stage
-from ui.base import BasePage, note
+from ui.base import BasePage, ShrinkingBody, note, scrolling
 from ui.feedback import Message
 from ui.tasks import Task
 
@@ -55,7 +55,9 @@ class ExportPage(BasePage):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.task: Task | None = None
-        layout = QVBoxLayout(self)
+        body = ShrinkingBody()
+        layout = QVBoxLayout(body)
+        layout.setContentsMargins(0, 0, 0, 0)
 
         presets = QGroupBox("&Format")
         p = QGridLayout(presets)
@@ -155,8 +157,12 @@ class ExportPage(BasePage):
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
         self.files.hide()
         layout.addWidget(self.files, 100)
+        self.files.setMinimumHeight(self.files.fontMetrics().lineSpacing() * 4)
+        body.shrinkable.append(self.files)
         layout.addWidget(self.message)
         layout.addStretch(1)
+        # A short window or 200 % text scrolls rather than squeezes.
+        self.scroller = scrolling(self, body)
 
     def key_on_device(self) -> bool:
         ws = self.session.workspace
@@ -255,6 +261,11 @@ class ExportPage(BasePage):
                 exc.hint.replace("(--overwrite)", "(tick 'Replace files of the same name')"),
             )
         self.show_error(exc)
+        self._reveal(self.message)
+
+    def _reveal(self, widget: QWidget) -> None:
+        """Scroll to what just appeared, once the layout has placed it (a short window)."""
+        QTimer.singleShot(0, lambda: self.scroller.ensureWidgetVisible(widget))
 
     def _exported(self, result: ExportResult) -> None:
         self.busy.hide()
@@ -285,6 +296,7 @@ class ExportPage(BasePage):
         if any(f.secret and f.artifact is Artifact.KEY for f in result.files):
             lines.append("The .key file is the unencrypted private key: upload it, then delete it.")
         self.result.show_message("ok", "\n".join(lines))
+        self._reveal(self.files if count else self.result)
         self.open_folder.setEnabled(True)
         self.pass1.clear()
         self.pass2.clear()

@@ -11,7 +11,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QCompleter,
     QFormLayout,
-    QFrame,
     QHBoxLayout,
     QLabel,
     QLayout,
@@ -19,7 +18,6 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QPushButton,
-    QScrollArea,
     QVBoxLayout,
     QWidget,
 )
@@ -30,7 +28,7 @@ from app.flow import Page
 from app.names import bare_domain, countries, san_error
 from app.request import FieldError, KeyType, RequestSpec, Subject, require_valid, validate
 from app.workspace import Workspace
-from ui.base import BasePage, note
+from ui.base import BasePage, ShrinkingBody, note, scrolling
 from ui.device_dialog import ask_device
 from ui.feedback import Message
 from ui.key_origin import KeyOriginBox
@@ -64,26 +62,6 @@ class _EnterAdds(QObject):
             self.page.add_san()
             return True
         return False
-
-
-class _ShrinkingBody(QWidget):
-    """The form inside its scroll area, which scrolls only once `shrinkable` is at its minimum.
-
-    With word-wrapped labels QScrollArea takes heightForWidth() as the least height it may
-    give, and that is the preferred height: the SAN list would never shrink before a scroll
-    bar appeared. The list's slack is taken off, as it is the one row that can give way.
-    """
-
-    def __init__(self, shrinkable: QWidget) -> None:
-        super().__init__()
-        self.shrinkable = shrinkable
-
-    def heightForWidth(self, width: int) -> int:
-        height = super().heightForWidth(width)
-        w = self.shrinkable
-        if w.isVisible():
-            height -= max(0, min(w.sizeHint().height(), w.maximumHeight()) - w.minimumHeight())
-        return height
 
 
 class NamesPage(BasePage):
@@ -175,21 +153,16 @@ class NamesPage(BasePage):
         form.addRow("Private key:", self.key_origin)
 
         self.locked = Message()
-        body = _ShrinkingBody(self.san_list)
+        body = ShrinkingBody()
+        body.shrinkable.append(self.san_list)  # the one row that can give way
         outer = QVBoxLayout(body)
         outer.setContentsMargins(0, 0, 0, 0)
         outer.addWidget(self.locked)
         outer.addLayout(form)
         outer.addWidget(self.message)
         outer.addStretch(1)
-        # Several errors at once at 200 % are taller than the window: the form scrolls then,
-        # instead of squeezing its rows until the texts overlap.
-        scroll = QScrollArea()
-        scroll.setWidget(body)
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QFrame.Shape.NoFrame)
-        scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # the first field gets the focus, not it
-        QVBoxLayout(self).addWidget(scroll)
+        # Several errors at once, or a short window, scroll rather than squeeze.
+        scrolling(self, body)
 
         for field, widget in (
             ("common_name", self.cn),
@@ -241,9 +214,9 @@ class NamesPage(BasePage):
         editable = flow.names_editable(self.session.stage)
         self.key_origin.setEnabled(editable)
         self.key_origin.here.setChecked(self.session.device_key is None)
-        for w in (self.cn, self.bare, self.san_list, self.san_input, self.org, self.ou):
-            w.setEnabled(editable)
-        for w in (self.locality, self.state, self.country, self.email, self.key_type):
+        widgets: tuple[QWidget, ...] = (self.cn, self.bare, self.san_list, self.san_input)
+        widgets += (self.org, self.ou, self.locality, self.state, self.country, self.email)
+        for w in (*widgets, self.key_type):
             w.setEnabled(editable)
         if editable:
             self.locked.clear_message()
