@@ -9,7 +9,7 @@ import traceback
 from types import TracebackType
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QGuiApplication
+from PySide6.QtGui import QFontDatabase, QGuiApplication
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -103,6 +103,8 @@ class UnexpectedDialog(QDialog):
         self.details = QPlainTextEdit(text)
         self.details.setReadOnly(True)
         self.details.setObjectName("mono")
+        # A traceback lines up only in a fixed-width font.
+        self.details.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         layout.addWidget(self.details)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         copy = buttons.addButton("&Copy details", QDialogButtonBox.ButtonRole.ActionRole)
