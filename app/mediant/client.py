@@ -69,37 +69,57 @@ def parse_firmware(version_id: str) -> tuple[int, int]:
     return (int(m.group(1)), int((minor + "0")[:2]))
 
 
-class _PinnedAdapter(HTTPAdapter):
+class _DeviceAdapter(HTTPAdapter):
+    """Our TLS settings on every connection manager requests may build: the direct pool and
+    any proxy's (requests gives a proxy manager only its own kwargs, so a proxy tunnel would
+    otherwise run with neither the pin nor the trust store)."""
+
+    def _tls(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def init_poolmanager(
+        self, connections: int, maxsize: int, block: bool = False, **kw: Any
+    ) -> None:
+        super().init_poolmanager(connections, maxsize, block, **kw, **self._tls())
+
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
+        return super().proxy_manager_for(proxy, **proxy_kwargs, **self._tls())
+
+
+class _PinnedAdapter(_DeviceAdapter):
     """TLS accepted only when the peer's certificate has the pinned SHA-256 fingerprint."""
 
     def __init__(self, fingerprint: str) -> None:
         self._fingerprint = fingerprint.replace(":", "").lower()
         super().__init__()
 
-    def init_poolmanager(
-        self, connections: int, maxsize: int, block: bool = False, **kw: Any
-    ) -> None:
+    def _tls(self) -> dict[str, Any]:
         # The pin replaces CA and name checks: devices present self-signed ACL_<serial> certs.
         # No CA bundle is loaded: it would cost time per device and decide nothing.
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         ctx.minimum_version = ssl.TLSVersion.TLSv1_2
         ctx.check_hostname = False
         ctx.verify_mode = ssl.CERT_NONE
-        kw["ssl_context"] = ctx
-        kw["assert_fingerprint"] = self._fingerprint
-        super().init_poolmanager(connections, maxsize, block, **kw)
+        return {"ssl_context": ctx, "assert_fingerprint": self._fingerprint}
 
 
-class _SystemTrustAdapter(HTTPAdapter):
+class _SystemTrustAdapter(_DeviceAdapter):
     """TLS verified against the operating system's trust store (truststore)."""
 
-    def init_poolmanager(
-        self, connections: int, maxsize: int, block: bool = False, **kw: Any
-    ) -> None:
+    def _tls(self) -> dict[str, Any]:
         import truststore
 
-        kw["ssl_context"] = truststore.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        super().init_poolmanager(connections, maxsize, block, **kw)
+        return {"ssl_context": truststore.SSLContext(ssl.PROTOCOL_TLS_CLIENT)}
+
+
+def device_session() -> requests.Session:
+    """A session whose trust is ours alone: no proxy, CA bundle or .netrc from the
+    environment or (on Windows) Internet Settings; no redirect is ever followed."""
+    session = requests.Session()
+    session.trust_env = False
+    session.proxies = {}
+    session.max_redirects = 0
+    return session
 
 
 class MediantClient:
@@ -155,7 +175,7 @@ class MediantClient:
     def _open(self) -> requests.Session:
         if self._session is not None:
             return self._session
-        session = requests.Session()
+        session = device_session()
         session.auth = self._auth
         if self.trust_system:
             session.mount("https://", _SystemTrustAdapter())
@@ -212,8 +232,8 @@ class MediantClient:
                     headers=headers,
                     timeout=self.timing.timeout,
                     allow_redirects=False,
-                    # Explicit: requests would let REQUESTS_CA_BUNDLE override the session.
                     verify=self.trust_system,
+                    proxies={},
                 )
             except requests.exceptions.SSLError as exc:
                 if tls_switches >= 1:
