@@ -87,6 +87,8 @@ class RenewalState:
     responses: tuple[str, ...] = ()
     exports: tuple[dict[str, Any], ...] = ()
     deployments: tuple[dict[str, Any], ...] = ()
+    # How the certificate was last ordered from an ACME CA (app/acme): settings, account URL.
+    acme: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> str:
         data = asdict(self)
@@ -120,6 +122,7 @@ class RenewalState:
                 responses=tuple(data.pop("responses", ())),
                 exports=tuple(data.pop("exports", ())),
                 deployments=tuple(data.pop("deployments", ())),
+                acme=dict(data.pop("acme", None) or {}),
                 **{k: v for k, v in data.items() if k in _SCALAR_FIELDS},
             )
         except WorkspaceError:
@@ -305,6 +308,10 @@ class Workspace:
             deployments=(*self.state.deployments, {"at": _now(), **record}),
             stage=Stage.DEPLOYED if record.get("ok") else self.state.stage,
         )
+
+    def record_acme(self, record: dict[str, Any]) -> None:
+        """What `accert acme` did: the settings (never the HMAC) and the CA's account URL."""
+        self._update(acme=dict(record))
 
     # --- the key ---------------------------------------------------------------------------
 

@@ -1,0 +1,104 @@
+"""DNS hook: lego's exec convention, `CMD present FQDN. VALUE` and `CMD cleanup FQDN. VALUE`.
+
+A .ps1 runs through Windows PowerShell, a .cmd/.bat through cmd /c, anything else directly.
+The command line is split like a shell's (Windows rules on Windows) and never run by a shell,
+so a TXT value or name cannot be read as shell syntax.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+from pathlib import Path
+
+from app.acme.dns import TxtRecord
+from app.acme.errors import DnsError, peer
+
+HOOK_TIMEOUT = 300.0  # a cloud API call plus its own wait; a hung hook must not hang us
+
+
+def split(command: str) -> list[str]:
+    try:
+        parts = shlex.split(command, posix=os.name != "nt")
+    except ValueError as exc:
+        raise DnsError(
+            f"The DNS hook command cannot be read ({exc}).",
+            "Quote a path with spaces in double quotes.",
+        ) from exc
+    if os.name == "nt":
+        parts = [p[1:-1] if len(p) > 1 and p[0] == p[-1] == '"' else p for p in parts]
+    if not parts:
+        raise DnsError("The DNS hook command is empty.", "Give the script that creates TXT records.")
+    return parts
+
+
+def argv(command: str, action: str, record: TxtRecord) -> list[str]:
+    parts = split(command)
+    program, rest = parts[0], parts[1:]
+    suffix = Path(program).suffix.lower()
+    if suffix == ".ps1":
+        head = ["powershell", "-NoProfile", "-ExecutionPolicy", "Bypass", "-File", program]
+    elif suffix in (".cmd", ".bat"):
+        head = ["cmd", "/c", program]
+    else:
+        head = [program]
+    return [*head, *rest, action, record.fqdn, record.value]
+
+
+class HookPublisher:
+    def __init__(self, command: str, timeout: float = HOOK_TIMEOUT) -> None:
+        self.command = command
+        self.timeout = timeout
+        split(command)  # a command that cannot be parsed fails before any order is placed
+
+    def present(self, record: TxtRecord) -> None:
+        self._run("present", record)
+
+    def cleanup(self, record: TxtRecord) -> None:
+        self._run("cleanup", record)
+
+    def _run(self, action: str, record: TxtRecord) -> None:
+        args = argv(self.command, action, record)
+        try:
+            proc = subprocess.run(
+                args,
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                timeout=self.timeout,
+                check=False,
+            )
+        except FileNotFoundError as exc:
+            raise DnsError(
+                f"The DNS hook {args[0]} was not found.",
+                "Give the full path of the script (and check it exists on this PC).",
+            ) from exc
+        except PermissionError as exc:
+            raise DnsError(
+                f"The DNS hook {args[0]} cannot be run (permission denied).",
+                "Make it executable (chmod +x) or give the interpreter first.",
+            ) from exc
+        except subprocess.TimeoutExpired as exc:
+            raise DnsError(
+                f"The DNS hook ({action} {record.fqdn}) did not finish within "
+                f"{self.timeout:g} s and was stopped.",
+                "Check the script on its own: it must return once the record is set.",
+            ) from exc
+        except OSError as exc:
+            raise DnsError(
+                f"The DNS hook {args[0]} could not start: {exc.strerror or exc}.",
+                "Check the command.",
+            ) from exc
+        if proc.returncode != 0:
+            tail = _tail(proc.stderr) or _tail(proc.stdout) or "no output"
+            raise DnsError(
+                f"The DNS hook failed to {action} TXT {record.fqdn} (exit code "
+                f"{proc.returncode}): {tail}",
+                "Run the hook by hand with the same arguments to see why; nothing was imported "
+                "and the CSR is kept.",
+            )
+
+
+def _tail(data: bytes, lines: int = 3) -> str:
+    text = data.decode("utf-8", errors="replace").strip().splitlines()
+    return peer(" | ".join(text[-lines:]), 300)

@@ -1,0 +1,75 @@
+"""How a certificate is asked of an ACME CA: the choices renewal.json records (never the HMAC)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+from urllib.parse import urlsplit
+
+from app.errors import InputError
+
+DNS_METHODS = ("hook", "manual", "rfc2136")
+DEFAULT_PROPAGATION_TIMEOUT = 300.0
+
+
+@dataclass(frozen=True)
+class AcmeSettings:
+    directory: str
+    eab_kid: str = ""
+    email: str = ""
+    dns_method: str = "hook"  # "hook" | "manual" | "rfc2136"
+    dns_hook: str = ""  # the command: lego's exec convention (present/cleanup FQDN. VALUE)
+    rfc2136_server: str = ""  # HOST[:PORT] of the primary that takes dynamic updates
+    tsig_key_file: str = ""  # BIND key file (key "name" { algorithm ...; secret "..."; };)
+    resolvers: tuple[str, ...] = ()  # HOST[:PORT] to check propagation; default: the zone's NS
+    propagation_timeout: float = DEFAULT_PROPAGATION_TIMEOUT
+    ca_bundle: str = ""  # PEM file that verifies the CA's HTTPS; default: the system store
+    preferred_chain: str = ""  # issuer CN of the chain's top certificate, as certbot does
+
+    def __post_init__(self) -> None:
+        validate(self)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["resolvers"] = list(self.resolvers)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> AcmeSettings:
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        if "resolvers" in values:
+            values["resolvers"] = tuple(values["resolvers"] or ())
+        if "propagation_timeout" in values:
+            values["propagation_timeout"] = float(values["propagation_timeout"])
+        return cls(**values)
+
+
+def validate(s: AcmeSettings) -> None:
+    parts = urlsplit(s.directory)
+    if parts.scheme != "https" or not parts.hostname:
+        raise InputError(
+            f"The ACME directory must be an https:// URL (got {s.directory!r}).",
+            "Copy the directory URL from your CA's ACME documentation, e.g. "
+            "https://acme-v02.api.letsencrypt.org/directory.",
+        )
+    if s.dns_method not in DNS_METHODS:
+        raise InputError(
+            f"Unknown DNS method {s.dns_method!r}.", "Use a hook, manual or RFC 2136 updates."
+        )
+    if s.dns_method == "hook" and not s.dns_hook.strip():
+        raise InputError(
+            "The DNS hook command is empty.",
+            "Give the script that creates the TXT record (see README, ACME).",
+        )
+    if s.dns_method == "rfc2136" and not (s.rfc2136_server and s.tsig_key_file):
+        raise InputError(
+            "RFC 2136 updates need the DNS server and a TSIG key file.",
+            "Pass --dns-rfc2136 SERVER[:PORT] --tsig-key-file FILE.",
+        )
+    if not 0 < s.propagation_timeout <= 86400:
+        raise InputError(
+            f"The propagation timeout must be between 1 and 86400 seconds "
+            f"(got {s.propagation_timeout:g}).",
+            "The default, 300 s, suits most DNS providers.",
+        )
