@@ -42,6 +42,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "list": ("app.workspace_cli", "list renewals"),
     "reminder": ("app.workspace_cli", "write a calendar reminder (.ics) to renew in time"),
     "open-pfx": ("app.workspace_cli", "start a renewal from an existing PFX (key + chain)"),
+    "acme": (
+        "app.acme.cli",
+        "get the certificate from the CA over ACME (DNS-01, EAB) and import it",
+    ),
     "deploy-sbc": (
         "app.mediant.cli",
         "deploy the renewal to AudioCodes SBCs/gateways over their REST API",

@@ -13,6 +13,12 @@ command -v ssh-keygen >/dev/null || need+=(openssh-client)
 [ -x /usr/bin/python3 ] || need+=(python3-minimal)
 command -v useradd >/dev/null || [ -x /usr/sbin/useradd ] || need+=(passwd)
 command -v Xvfb >/dev/null || need+=(xvfb xauth)
+# ACME: Let's Encrypt's test CA and its mock DNS (pebble, pebble-challtestsrv); a real BIND for
+# RFC 2136 dynamic updates with TSIG, and dig/nsupdate/tsig-keygen beside it.
+command -v pebble >/dev/null || need+=(pebble)
+command -v named >/dev/null || [ -x /usr/sbin/named ] || need+=(bind9)
+command -v tsig-keygen >/dev/null || [ -x /usr/sbin/tsig-keygen ] || need+=(bind9-utils)
+command -v dig >/dev/null || need+=(bind9-dnsutils)
 # Qt's offscreen and xcb platforms need these shared libraries on a minimal machine.
 for lib in libegl1 libgl1 libxkbcommon0 libfontconfig1 libdbus-1-3 libxkbcommon-x11-0 \
            libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 libglib2.0-0; do

@@ -66,3 +66,7 @@ def test_ca(tmp_path_factory: pytest.TempPathFactory) -> TestCA:
 @pytest.fixture(scope="session")
 def other_ca(tmp_path_factory: pytest.TempPathFactory) -> TestCA:
     return TestCA(tmp_path_factory.mktemp("other-ca"), "Other")
+
+
+# The ACME test CA (pebble) and its DNS (challtestsrv): see tests/fakes/pebble.py.
+from tests.fakes.pebble_fixtures import challtestsrv, pebble, pebble_hook  # noqa: E402, F401

@@ -68,7 +68,7 @@ _HINTS: dict[str, str] = {
     ),
     "caa": (
         "A CAA record in DNS forbids this CA for the domain. Add a CAA record that allows it "
-        "(e.g. 0 issue \"letsencrypt.org\"; 0 issuewild for wildcards), or remove the CAA record."
+        '(e.g. 0 issue "letsencrypt.org"; 0 issuewild for wildcards), or remove the CAA record.'
     ),
     "rateLimited": "The CA's rate limit was reached. Wait, then run the same command again.",
     "badNonce": (

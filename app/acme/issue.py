@@ -78,7 +78,7 @@ def _default_show(progress: Progress) -> ShowRecords:
     def show(records: list[TxtRecord]) -> None:
         progress("Create these TXT records in your DNS (keep both values where a name repeats):")
         for record in records:
-            progress(f"  {record.fqdn}  TXT  \"{record.value}\"")
+            progress(f'  {record.fqdn}  TXT  "{record.value}"')
 
     return show
 
@@ -118,7 +118,7 @@ class _Issuer:
         try:
             response = net.get(self.settings.directory)
             return messages.Directory.from_json(response.json())
-        except (ValueError, jose.DeserializationError) as exc:
+        except (ValueError, jose.errors.DeserializationError) as exc:
             raise AcmeError(
                 f"{peer(self.settings.directory)} is not an ACME directory.",
                 "Copy the ACME directory URL from the CA's documentation (it usually ends "
@@ -197,7 +197,9 @@ class _Issuer:
 
     def challenges(
         self, client: ClientV2, orderr: messages.OrderResource
-    ) -> tuple[list[TxtRecord], list[tuple[messages.AuthorizationResource, messages.ChallengeBody]]]:
+    ) -> tuple[
+        list[TxtRecord], list[tuple[messages.AuthorizationResource, messages.ChallengeBody]]
+    ]:
         records: list[TxtRecord] = []
         todo: list[tuple[messages.AuthorizationResource, messages.ChallengeBody]] = []
         assert client.net.key is not None
@@ -213,7 +215,9 @@ class _Issuer:
                     f"The CA's authorization for {shown} is {body.status}; it cannot be answered.",
                     "Run again to get a new order.",
                 )
-            challb = next((c for c in body.challenges if isinstance(c.chall, challenges.DNS01)), None)
+            challb = next(
+                (c for c in body.challenges if isinstance(c.chall, challenges.DNS01)), None
+            )
             if challb is None:
                 raise AcmeError(
                     f"The CA offers no DNS-01 challenge for {shown}.",
@@ -223,7 +227,9 @@ class _Issuer:
             chall = challb.chall
             assert isinstance(chall, challenges.DNS01)
             records.append(
-                TxtRecord(chall.validation_domain_name(name), chall.validation(client.net.key), shown)
+                TxtRecord(
+                    chall.validation_domain_name(name), chall.validation(client.net.key), shown
+                )
             )
             todo.append((authzr, challb))
         return records, todo
@@ -237,7 +243,9 @@ class _Issuer:
                 return given
             if name not in cache:
                 cache[name] = authoritative_servers(name)
-                self.say(f"Checking {name} at its name servers: " + ", ".join(map(str, cache[name])))
+                self.say(
+                    f"Checking {name} at its name servers: " + ", ".join(map(str, cache[name]))
+                )
             return cache[name]
 
         return lookup
@@ -249,6 +257,8 @@ class _Issuer:
         todo: list[tuple[messages.AuthorizationResource, messages.ChallengeBody]],
         publisher: Publisher,
     ) -> list[messages.AuthorizationResource]:
+        if not todo:
+            return []  # every name already validated for this account: nothing to publish
         published: list[TxtRecord] = []
         failure: BaseException | None = None
         try:
@@ -360,7 +370,8 @@ class _Issuer:
             raise KeyMismatch(outcome.problems[0], "Nothing was imported; the CSR is kept.")
         if not outcome.acceptable:
             raise ChainProblem(
-                "The CA's certificate did not pass the import checks: " + " ".join(outcome.problems),
+                "The CA's certificate did not pass the import checks: "
+                + " ".join(outcome.problems),
                 f"Nothing was imported; the chain the CA sent is in the log of {self.ws.path}.",
             )
         self.ws.accept_response(outcome, [source])
@@ -381,7 +392,9 @@ def issue(
         raise WorkspaceError(
             f"{ws.path} has no CSR yet.", "Make the key and CSR first (accert request)."
         )
-    run = _Issuer(ws, settings, eab_hmac, progress, cancelled, show_records or _default_show(progress))
+    run = _Issuer(
+        ws, settings, eab_hmac, progress, cancelled, show_records or _default_show(progress)
+    )
     publisher = publisher_for(settings, run.show_records)
     ws.log("acme-started", directory=settings.directory, dns=settings.dns_method)
     try:

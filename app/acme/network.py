@@ -63,10 +63,12 @@ class Network(client.ClientNetwork):
     """certbot's ClientNetwork with our trust, and Retry-After kept for rateLimited errors."""
 
     def __init__(self, key: PrivateKey | None, ca_bundle: str) -> None:
-        jwk = jose.JWKEC(key=key) if key is not None and not _is_rsa(key) else None
-        alg = jose.ES256
+        jwk: jose.jwk.JWK | None = None
+        alg: jose.jwa.JWASignature = jose.jwa.ES256
         if key is not None and _is_rsa(key):
-            jwk, alg = jose.JWKRSA(key=key), jose.RS256
+            jwk, alg = jose.jwk.JWKRSA(key=key), jose.jwa.RS256
+        elif key is not None:
+            jwk = jose.jwk.JWKEC(key=key)
         super().__init__(
             key=jwk, alg=alg, verify_ssl=True, user_agent=f"accert/{__version__}", timeout=TIMEOUT
         )

@@ -36,9 +36,7 @@ def main() -> int:
     body = {"host": args.fqdn}
     if args.action == "present":
         body["value"] = args.value
-    request = urllib.request.Request(
-        args.api + path, data=json.dumps(body).encode(), method="POST"
-    )
+    request = urllib.request.Request(args.api + path, data=json.dumps(body).encode(), method="POST")
     with urllib.request.urlopen(request, timeout=5) as response:
         response.read()
     return 0

@@ -113,9 +113,7 @@ def make_tls_cert(folder: Path) -> tuple[Path, Path, Path]:
     bundle.write_bytes(root.public_bytes(pem))
     cert_file.write_bytes(cert.public_bytes(pem))
     key_file.write_bytes(
-        key.private_bytes(
-            pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
+        key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     )
     return bundle, cert_file, key_file
 

@@ -29,7 +29,9 @@ def split(command: str) -> list[str]:
     if os.name == "nt":
         parts = [p[1:-1] if len(p) > 1 and p[0] == p[-1] == '"' else p for p in parts]
     if not parts:
-        raise DnsError("The DNS hook command is empty.", "Give the script that creates TXT records.")
+        raise DnsError(
+            "The DNS hook command is empty.", "Give the script that creates TXT records."
+        )
     return parts
 
 

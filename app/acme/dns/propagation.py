@@ -83,13 +83,12 @@ def authoritative_servers(name: str) -> list[Server]:
         ns = dns.resolver.resolve(zone, "NS", lifetime=QUERY_TIMEOUT * 3)
     except dns.exception.DNSException as exc:
         raise DnsError(
-            f"The name servers of the zone holding {name} cannot be found "
-            f"({type(exc).__name__}).",
+            f"The name servers of the zone holding {name} cannot be found ({type(exc).__name__}).",
             "Pass the servers to check with --dns-resolver HOST (e.g. your internal DNS).",
         ) from exc
     servers: list[Server] = []
     for rdata in ns:
-        host = str(rdata.target).rstrip(".")  # type: ignore[attr-defined]
+        host = str(rdata.target).rstrip(".")
         try:
             servers.append(Server(_address_of(host), 53, host))
         except DnsError:
@@ -110,16 +109,14 @@ def txt_values(name: str, server: Server) -> set[str] | None:
     try:
         response = dns.query.udp(query, server.address, timeout=QUERY_TIMEOUT, port=server.port)
         if response.flags & dns.flags.TC:
-            response = dns.query.tcp(
-                query, server.address, timeout=QUERY_TIMEOUT, port=server.port
-            )
+            response = dns.query.tcp(query, server.address, timeout=QUERY_TIMEOUT, port=server.port)
     except (dns.exception.DNSException, OSError):
         return None
     values: set[str] = set()
     for rrset in response.answer:
         if rrset.rdtype == dns.rdatatype.TXT:
             for rdata in rrset:
-                values.add(b"".join(rdata.strings).decode("ascii", "replace"))  # type: ignore[attr-defined]
+                values.add(b"".join(rdata.strings).decode("ascii", "replace"))
     return values
 
 
@@ -158,14 +155,16 @@ def wait_visible(
         name0 = missing[0][0]
         count = len(servers[name0])
         ok = count - len({s for n, _, s in missing if n == name0})
-        line = f"Waiting for TXT {name0}: visible at {ok} of {count} name server{'s' * (count != 1)}"
+        line = (
+            f"Waiting for TXT {name0}: visible at {ok} of {count} name server{'s' * (count != 1)}"
+        )
         if line != last_line:
             progress(line)
             last_line = line
         if time.monotonic() >= deadline:
             name, value, server = missing[0]
             raise DnsError(
-                f"The TXT record {name} = \"{value}\" was not visible at {server} "
+                f'The TXT record {name} = "{value}" was not visible at {server} '
                 f"within {timeout:g} s.",
                 "Check that the record was created in the zone this server serves (the hook or "
                 "the DNS console), or allow more time with --propagation-timeout. The CA was "

@@ -35,6 +35,14 @@ _KEY = re.compile(
     r'key\s+"?(?P<name>[^"\s{]+)"?\s*\{(?P<body>.*?)\}\s*;', re.DOTALL | re.IGNORECASE
 )
 _ALG = re.compile(r"algorithm\s+\"?(?P<alg>[A-Za-z0-9.-]+)\"?\s*;", re.IGNORECASE)
+_ALGORITHMS = {
+    dns.tsig.HMAC_SHA256,
+    dns.tsig.HMAC_SHA384,
+    dns.tsig.HMAC_SHA512,
+    dns.tsig.HMAC_SHA224,
+    dns.tsig.HMAC_SHA1,
+    dns.tsig.HMAC_MD5,
+}
 _SECRET = re.compile(r'secret\s+"(?P<secret>[^"]+)"\s*;', re.IGNORECASE)
 
 
@@ -45,7 +53,7 @@ def read_key_file(path: Path) -> tuple[dns.name.Name, str, bytes]:
     except (OSError, UnicodeDecodeError) as exc:
         raise DnsError(
             f"Cannot read the TSIG key file {path}: {getattr(exc, 'strerror', None) or exc}.",
-            "Give the file tsig-keygen wrote (key \"name\" { algorithm ...; secret \"...\"; };).",
+            'Give the file tsig-keygen wrote (key "name" { algorithm ...; secret "..."; };).',
         ) from exc
     match = _KEY.search(text)
     alg = _ALG.search(match.group("body")) if match else None
@@ -58,7 +66,9 @@ def read_key_file(path: Path) -> tuple[dns.name.Name, str, bytes]:
         )
     try:
         raw = base64.b64decode(secret.group("secret"), validate=True)
-        algorithm = dns.tsig.get_algorithm(dns.name.from_text(alg.group("alg")))
+        algorithm = dns.name.from_text(alg.group("alg"))
+        if algorithm not in _ALGORITHMS:
+            raise ValueError(algorithm)
     except (binascii.Error, ValueError, dns.exception.DNSException) as exc:
         raise DnsError(
             f"The TSIG key in {path} has an unreadable secret or unknown algorithm "
@@ -98,9 +108,7 @@ class Rfc2136Publisher:
         update = dns.update.UpdateMessage(
             zone, keyring=self.keyring, keyname=self.key_name, keyalgorithm=self.algorithm
         )
-        rdata = dns.rdata.from_text(
-            dns.rdataclass.IN, dns.rdatatype.TXT, f'"{record.value}"'
-        )
+        rdata = dns.rdata.from_text(dns.rdataclass.IN, dns.rdatatype.TXT, f'"{record.value}"')
         owner = dns.name.from_text(record.name)
         if add:
             update.add(owner, TTL, rdata)
