@@ -59,6 +59,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "list a device's TLS contexts (index and name), changing nothing",
     ),
     "verify": ("app.mediant.cli", "show the certificate a TLS port serves"),
+    "sbc-trust": (
+        "app.mediant.trust_cli",
+        "check (and with --add, complete) a TLS context's trusted roots for a platform",
+    ),
     "deploy-ovoc": (
         "app.ovoc.cli",
         "copy the certificate files to OVOC over SSH and run its certificate import",

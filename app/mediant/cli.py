@@ -60,6 +60,17 @@ def register(subparsers: Any) -> None:
         help="port to prove (repeatable)",
     )
     p.add_argument("--reset", action="store_true", help="reset (with save) and wait for the device")
+    p.add_argument(
+        "--platform",
+        metavar="NAME",
+        help="the calling platform behind these contexts (e.g. teams): its roots are checked in "
+        "the trusted-roots step and its rules on the certificate before anything is sent",
+    )
+    p.add_argument(
+        "--add-platform-roots",
+        action="store_true",
+        help="add the platform's missing roots to the context's trusted root store",
+    )
     p.add_argument("--parallel", type=int, default=DEFAULT_PARALLEL, help="devices at once")
     p.add_argument("--timeout", type=float, default=30.0, help="seconds per device call")
     p.add_argument(
@@ -159,7 +170,12 @@ def _devices(args: argparse.Namespace) -> list[SavedDevice]:
             overrides["reset"] = True
         if args.user:
             overrides["user"] = args.user
-        return [replace(d, **overrides) for d in devices]
+        if args.add_platform_roots:
+            overrides["add_platform_roots"] = True
+        devices = [replace(d, **overrides) for d in devices]
+        if args.platform:
+            devices = [replace(d, platforms=_platform_pairs(args, d.contexts)) for d in devices]
+        return devices
     host, port = parse_host_port(args.host)
     if args.context is None:
         raise InputError("Which TLS context?", "Give --context N (0 is the web server's).")
@@ -171,8 +187,21 @@ def _devices(args: argparse.Namespace) -> list[SavedDevice]:
             contexts=tuple(args.context),
             verify_ports=tuple(args.verify_port or ()),
             reset=args.reset,
+            platforms=_platform_pairs(args, tuple(args.context)),
+            add_platform_roots=args.add_platform_roots,
         )
     ]
+
+
+def _platform_pairs(
+    args: argparse.Namespace, contexts: tuple[int, ...]
+) -> tuple[tuple[int, str], ...]:
+    if not args.platform:
+        return ()
+    from app.platforms import load_platform
+
+    key = load_platform(args.platform).key  # an unknown name fails before any device is touched
+    return tuple((c, key) for c in contexts)
 
 
 def cmd_deploy_sbc(args: argparse.Namespace) -> int:
@@ -211,6 +240,8 @@ def cmd_deploy_sbc(args: argparse.Namespace) -> int:
             raise DeployError(result.message, result.hint)
         remember_device(devices[0])
         print(result.message)
+        for status in result.roots:
+            print(f"  {status.line()}")
         for w in result.warnings:
             print(f"warning: {w}", file=sys.stderr)
         return 0

@@ -26,7 +26,19 @@ from app.mediant import pins
 from app.mediant.client import DeviceIdentity, MediantClient, Timing
 from app.mediant.errors import DeviceUntrusted, NoRestApi
 from app.mediant.ini import TlsContextRow, looks_like_ini, parse_tls_contexts
+from app.mediant.trust import (
+    TRUSTED_ROOT_LIMIT,
+    RootsStatus,
+    add_roots,
+    chain_in_store,
+    compare,
+    full_store_error,
+    not_needed,
+    parse_store,
+)
 from app.mediant.verify import Verification, verify_served
+from app.names import is_ip
+from app.platforms import PlatformRoot
 from app.redact import redact
 
 STEPS = (
@@ -60,6 +72,9 @@ class DeviceTarget:
     fingerprint: str | None = None  # SHA-256 the user accepted for the device's HTTPS cert
     trust_system: bool = False
     name: str = ""
+    platforms: tuple[tuple[int, str], ...] = ()  # (context, platform key): roots and rules
+    add_platform_roots: bool = False  # add the platform's missing roots (else only report)
+    fqdn: str = ""  # the SBC's SIP FQDN for the platform checks; default: host
 
     @property
     def label(self) -> str:
@@ -105,6 +120,11 @@ class DeviceResult:
     elapsed: float = 0.0
     error_kind: str = ""  # e.g. "NoRestApi", "DeviceUntrusted", "DeviceBusy", "DeviceAuthError"
     manual_steps: tuple[str, ...] = ()  # for firmware the REST API cannot drive
+    roots: tuple[RootsStatus, ...] = ()  # per context with a platform: "Teams roots 7/7"
+
+    @property
+    def roots_text(self) -> str:
+        return "; ".join(r.text for r in self.roots)
 
     @property
     def needs_manual_steps(self) -> bool:
@@ -136,6 +156,7 @@ class DeviceResult:
             "elapsed_s": round(self.elapsed, 3),
             "error_kind": self.error_kind,
             "manual_steps": list(self.manual_steps),
+            "platform_roots": [r.as_dict() for r in self.roots],
         }
 
 
@@ -210,6 +231,7 @@ class _Plan:
         self.contexts: list[TlsContextRow] = []
         self.verifications: list[Verification] = []
         self.warnings: list[str] = []
+        self.roots: list[RootsStatus] = []
         self.client = client_for(target, timing, also_accept=(material.leaf_sha256,))
 
     def step(self, name: str, action: Callable[[], None]) -> None:
@@ -248,6 +270,24 @@ class _Plan:
             raise DeployError(f"{self.m.name}: leaf fingerprint does not match the certificate.")
         pub = cert.public_key()
         self.key_size = pub.key_size if isinstance(pub, rsa.RSAPublicKey) else 0
+        self.check_platforms(cert)
+
+    def check_platforms(self, cert: x509.Certificate) -> None:
+        """The platform's rules on the certificate, before anything reaches the device."""
+        from app.platform_checks import check_certificate
+        from app.platforms import load_platform
+
+        chain = [x509.load_pem_x509_certificate(p) for p in self.m.ca_pems]
+        fqdn = self.t.fqdn or ("" if is_ip(self.t.host) else self.t.host)
+        problems: list[str] = []
+        for key in dict.fromkeys(p for _, p in self.t.platforms):
+            found = check_certificate(
+                load_platform(key), cert, chain, fqdn=fqdn, fqdn_explicit=bool(self.t.fqdn)
+            )
+            problems += found.problems
+            self.warnings += [w for w in found.warnings if w not in self.warnings]
+        if problems:
+            raise DeployError(" ".join(problems), "Nothing was sent to the device.")
 
     def identify(self) -> None:
         ident = self.client.identify()
@@ -305,9 +345,32 @@ class _Plan:
 
     def upload_roots(self, ctx: int) -> None:
         store = self.client.trusted_roots(ctx)
-        present = set()
-        if store:
-            present = {cert_sha256(c) for c in x509.load_pem_x509_certificates(store)}
+        certs = parse_store(store, self.t.label) if store else ()
+        present = {cert_sha256(c) for c in certs}
+        ours = [x509.load_pem_x509_certificate(p) for p in self.m.ca_pems]
+        new = [c for c in ours if cert_sha256(c) not in present]
+        platform = dict(self.t.platforms).get(ctx)
+        comparison = None
+        if platform:
+            from app.platforms import load_platform
+
+            if store is None:
+                self.warnings.append(
+                    f"Context {ctx}: this firmware does not list its trusted roots, so the "
+                    f"{platform} roots were not checked."
+                )
+            else:
+                comparison = compare(load_platform(platform), certs)
+                wanted = len(new) + (len(comparison.missing) if self.t.add_platform_roots else 0)
+                if len(certs) + wanted > TRUSTED_ROOT_LIMIT:
+                    # Full: stop before the certificate's chain is half in (the step says why).
+                    raise full_store_error(
+                        self.t.label,
+                        ctx,
+                        certs,
+                        wanted,
+                        not_needed(certs, [*ours, *chain_in_store(self.m.cert_pem, certs)]),
+                    )
         for n, pem in enumerate(self.m.ca_pems):
             fp = cert_sha256(x509.load_pem_x509_certificate(pem))
             if fp in present:
@@ -317,6 +380,24 @@ class _Plan:
             path = f"/files/tls/{ctx}/trustedRoot/incremental"
             self.client.put_pem(path, pem, f"{self.m.name}-ca{n + 1}.crt")
             present.add(fp)
+        if comparison is None:
+            return
+        added: tuple[PlatformRoot, ...] = ()
+        if self.t.add_platform_roots and comparison.missing:
+            self.uploaded = True
+            add_roots(self.client, ctx, comparison.missing, self.log)
+            added = comparison.missing
+            comparison = compare(comparison.platform, [*certs, *(r.cert for r in added)])
+        status = comparison.status(ctx, added)
+        self.roots.append(status)
+        self.log(f"{self.t.label}: {status.line()}")
+        if not status.complete:
+            self.warnings.append(
+                f"Context {ctx} lacks {len(status.missing)} {status.platform} root(s): "
+                f"{', '.join(status.missing)}. Calls through {status.platform} will fail the "
+                f"TLS handshake; add them with accert sbc-trust --platform "
+                f"{comparison.platform.key} --add, or deploy with the platform's roots added."
+            )
 
     def check_key(self, ctx: int) -> None:
         size, valid = self.client.key_status(ctx)
@@ -445,6 +526,7 @@ def deploy_device(
         warnings=tuple(plan.warnings),
         elapsed=time.monotonic() - start,
         error_kind=kind,
+        roots=tuple(plan.roots),
     )
 
 

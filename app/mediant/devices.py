@@ -42,6 +42,17 @@ class SavedDevice:
     password_env: str | None = field(default=None)  # a variable name, never the password
     # Its web certificate is CA-signed: verify with the system trust store instead of a pin.
     trust_system: bool = False
+    # The calling platform behind a TLS context, e.g. ((1, "teams"),): its roots are checked
+    # (and with add_platform_roots added) in the trusted-roots step, its rules on the cert.
+    platforms: tuple[tuple[int, str], ...] = ()
+    add_platform_roots: bool = False
+    fqdn: str = ""  # the SBC's SIP name the platform connects to, when not its host name
+
+    def contexts_of(self, platform: str) -> tuple[int, ...]:
+        return tuple(c for c, p in self.platforms if p == platform.lower())
+
+    def platform_of(self, context: int) -> str:
+        return next((p for c, p in self.platforms if c == context), "")
 
     @property
     def key(self) -> str:
@@ -67,6 +78,9 @@ class SavedDevice:
             fingerprint=fingerprint or self.fingerprint,
             trust_system=trust_system or self.trust_system,
             name=self.name,
+            platforms=self.platforms,
+            add_platform_roots=self.add_platform_roots,
+            fqdn=self.fqdn,
         )
 
 
@@ -104,7 +118,45 @@ def _from_json(entry: object, origin: str) -> SavedDevice:
         fingerprint=entry.get("fingerprint"),
         password_env=entry.get("password_env"),
         trust_system=bool(entry.get("trust_system", False)),
+        platforms=_platforms(entry, tuple(int(c) for c in contexts), origin),
+        add_platform_roots=bool(entry.get("add_platform_roots", False)),
+        fqdn=str(entry.get("fqdn", "")),
     )
+
+
+def _platforms(
+    entry: dict[str, object], contexts: tuple[int, ...], origin: str
+) -> tuple[tuple[int, str], ...]:
+    """ "platforms": {"1": "teams"} per context, or "platform": "teams" for all its contexts."""
+    from app.platforms import platform_names
+
+    raw = entry.get("platforms")
+    if raw is None and entry.get("platform"):
+        raw = {str(c): entry["platform"] for c in contexts}
+    if raw is None:
+        return ()
+    if not isinstance(raw, dict):
+        raise InputError(
+            f'{origin}: device {entry["host"]}: "platforms" must map a context to a platform.',
+            'Example: "platforms": {"1": "teams"}',
+        )
+    known = platform_names()
+    pairs = []
+    for context, name in raw.items():
+        key = str(name).strip().lower()
+        if key not in known:
+            raise InputError(
+                f"{origin}: device {entry['host']}: unknown platform {name!r}.",
+                f"Known platforms: {', '.join(known)}.",
+            )
+        try:
+            pairs.append((int(context), key))
+        except ValueError:
+            raise InputError(
+                f"{origin}: device {entry['host']}: {context!r} is not a TLS context index.",
+                'Example: "platforms": {"1": "teams"}',
+            ) from None
+    return tuple(sorted(pairs))
 
 
 def devices_path() -> Path:
@@ -133,6 +185,10 @@ def save_devices(devices: Sequence[SavedDevice], path: Path | None = None) -> No
     for d in devices:
         row = asdict(d)
         row["contexts"], row["verify_ports"] = list(d.contexts), list(d.verify_ports)
+        row["platforms"] = {str(c): p for c, p in d.platforms}
+        for newer in ("platforms", "add_platform_roots", "fqdn"):  # older files stay as they were
+            if not row[newer]:
+                del row[newer]
         rows.append({k: v for k, v in row.items() if v is not None})
     data = json.dumps({"devices": rows}, indent=2).encode("utf-8")
     atomic_write(path or devices_path(), data, secret=False)

@@ -77,6 +77,7 @@ class FleetReport:
                 lines.append(f"    context: {', '.join(r.contexts)}")
             if r.backup_path:
                 lines.append(f"    backup: {r.backup_path}")
+            lines.extend(f"    {status.line()}" for status in r.roots)
             for v in r.verifications:
                 lines.append(
                     f"    port {v.port}: {v.served_sha256 or '-'}  {'ok' if v.ok else v.message}"

@@ -131,6 +131,7 @@ class MediantSim:
         reset_downtime: float = 0.3,
         csr_key_size: int = 2048,
         ha: str = "Not Operational",
+        trusted_limit: int = 20,
     ) -> None:
         self.user, self.password = user, password
         self.weak_user = weak_user
@@ -142,6 +143,8 @@ class MediantSim:
         self.reset_downtime = reset_downtime
         self.csr_key_size = csr_key_size
         self.ha = ha
+        # Certificates a context's trusted root store holds (20 per context on 7.0 [doc]).
+        self.trusted_limit = trusted_limit
         self.realm = f"ACL_{self.serial}"
         self.lock = threading.RLock()
         self.faults: list[Fault] = []
@@ -242,6 +245,21 @@ class MediantSim:
             sc.load_cert_chain(str(base) + ".crt", str(base) + ".key")
             self._ssl_cache[cache_key] = sc
             return sc
+
+    def trusted_store(self, index: int, *, saved: bool = False) -> bytes:
+        """The context's trusted root store exactly as GET trustedRoot answers it."""
+        with self.lock:
+            ctx = (self.saved if saved else self.running)[index]
+            return b"".join(ctx.trusted)
+
+    def set_trusted(self, index: int, pems: list[bytes]) -> None:
+        """Preload a context's store (running and saved), as a device configured earlier."""
+        with self.lock:
+            for state in (self.running, self.saved):
+                state[index].trusted = [
+                    x509.load_pem_x509_certificate(p).public_bytes(serialization.Encoding.PEM)
+                    for p in pems
+                ]
 
     def ini(self) -> str:
         with self.lock:
@@ -370,10 +388,18 @@ class MediantSim:
                 if sub == "/incremental":
                     if len(certs) != 1:
                         return 400, {"description": "Exactly one certificate expected"}
-                    if len(ctx.trusted) >= 150:
-                        return 400, {"description": "Trusted root store is full"}
+                    if len(ctx.trusted) >= self.trusted_limit:
+                        return 400, {
+                            "description": "Cannot add certificate: the trusted root store is "
+                            f"full ({self.trusted_limit} certificates)"
+                        }
                     ctx.trusted.append(pems[0])
                     return 200, {"description": "Trusted root certificate was successfully added"}
+                if len(pems) > self.trusted_limit:
+                    return 400, {
+                        "description": "Cannot replace the trusted root store: more than "
+                        f"{self.trusted_limit} certificates"
+                    }
                 ctx.trusted = pems
                 return 200, {"description": "Trusted root certificates were successfully changed"}
         return 405, {"description": "Method not allowed"}

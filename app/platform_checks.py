@@ -1,0 +1,167 @@
+"""Does a certificate suit a platform (Teams Direct Routing, Google's SIP trunk...)?
+
+Checked on import and before deploying: the SBC's FQDN among the certificate's names, a
+wildcard only where the platform accepts one, the issuing root one the platform trusts, and
+the Client Authentication EKU where the platform does mutual TLS. Problems stop a deployment;
+warnings are explained.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from cryptography import x509
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from app import chain as chains
+from app.checks import cn_of
+from app.csr import sans_of
+from app.fingerprints import cert_sha256
+from app.names import is_ip, readable_name
+from app.platforms import Platform
+
+
+@dataclass(frozen=True)
+class PlatformFindings:
+    platform: Platform
+    problems: tuple[str, ...]
+    warnings: tuple[str, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def names_of(cert: x509.Certificate) -> tuple[str, ...]:
+    """DNS names in the SAN, then the CN (Teams and Google accept the FQDN in either)."""
+    names = [n.lower() for n in sans_of(cert.extensions) if not is_ip(n)]
+    for attr in cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME):
+        value = str(attr.value).lower()
+        if value not in names:
+            names.append(value)
+    return tuple(names)
+
+
+def wildcard_covers(pattern: str, fqdn: str) -> bool:
+    """RFC 2818 3.1 as Microsoft applies it: '*' is the whole left-most label, one label only."""
+    if not pattern.startswith("*."):
+        return False
+    head, _, rest = fqdn.lower().partition(".")
+    return bool(head) and rest == pattern[2:] and "*" not in rest
+
+
+def check_certificate(
+    platform: Platform,
+    leaf: x509.Certificate,
+    chain: Sequence[x509.Certificate] = (),
+    *,
+    fqdn: str = "",
+    fqdn_explicit: bool = True,
+) -> PlatformFindings:
+    """`chain` is the issuers, leaf first or not, ending with the root when known. `fqdn` is the
+    SBC's name as the platform knows it; a name guessed from the management host only warns."""
+    problems: list[str] = []
+    warnings: list[str] = []
+    who = platform.title
+    names = names_of(leaf)
+    wildcards = [n for n in names if n.startswith("*")]
+    if wildcards and not platform.wildcard:
+        problems.append(
+            f"{who} does not accept wildcard certificates, and this one carries "
+            f"{', '.join(wildcards)}. Request a certificate that names the SBC's FQDN itself."
+        )
+    if fqdn and not is_ip(fqdn) and platform.fqdn_required:
+        target = fqdn.lower().rstrip(".")
+        exact = target in names
+        by_wildcard = any(wildcard_covers(w, target) for w in wildcards)
+        if not exact and not (by_wildcard and platform.wildcard):
+            text = (
+                f"The certificate's names ({', '.join(names) or 'none'}) do not cover "
+                f"{target}, the SBC's FQDN for {who}: its TLS handshake will fail."
+            )
+            if fqdn_explicit:
+                problems.append(text + " Request a certificate with that name in the SAN.")
+            else:
+                warnings.append(
+                    text + " (This is the device's management name; if the SIP FQDN differs, "
+                    'give it as "fqdn" in the device list.)'
+                )
+        elif any("*" in n[1:] for n in wildcards):
+            warnings.append(f"A wildcard other than a whole left-most label is refused by {who}.")
+    level, issuer_text = _issuer_finding(platform, leaf, chain)
+    if issuer_text:
+        (problems if level == "problem" else warnings).append(issuer_text)
+    eku_warning = _eku_warning(platform, leaf)
+    if eku_warning:
+        warnings.append(eku_warning)
+    return PlatformFindings(platform, tuple(problems), tuple(warnings))
+
+
+def _root_of(leaf: x509.Certificate, chain: Sequence[x509.Certificate]) -> x509.Certificate | None:
+    certs = [c for c in chain if c is not leaf]
+    top = certs[-1] if certs else leaf
+    if top.issuer == top.subject and top is not leaf:
+        return top
+    found = chains.trusted_roots_for(top.issuer)  # completed from the public bundle
+    return found[0] if found else None
+
+
+def _issuer_finding(
+    platform: Platform, leaf: x509.Certificate, chain: Sequence[x509.Certificate]
+) -> tuple[str, str]:
+    """("problem" | "warning", text), or ("", "") when the root is one the platform trusts.
+
+    A named vendor list is the platform's own words: a root outside it is a problem. "public"
+    stands for a program accert cannot list exactly (Microsoft's): outside the public roots
+    accert knows is a warning, since Microsoft's program may hold a CA Mozilla's does not.
+    """
+    root = _root_of(leaf, chain)
+    who = platform.title
+    strict = platform.issuer == "organizations"
+    if root is None:
+        top = chain[-1] if chain else leaf
+        return ("problem" if strict else "warning"), (
+            f"The root of this certificate ('{readable_name(top.issuer)}') is unknown: "
+            f"{who} trusts only {platform.issuer_note}. Import the CA's root, or use a public CA."
+        )
+    name = cn_of(root) or readable_name(root.subject)
+    if strict:
+        orgs = [
+            str(a.value) for a in root.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)
+        ]
+        text = " ".join([*orgs, name]).lower()
+        if not any(o.lower() in text for o in platform.issuer_organizations):
+            return "problem", (
+                f"The certificate chains to '{name}', which is not {platform.issuer_note}: "
+                f"{who} refuses it. Order the certificate from one of them."
+            )
+        return "", ""
+    public = {cert_sha256(c) for c in chains.trusted_roots_for(root.subject)}
+    platform_roots = {r.sha256 for r in platform.roots}
+    if cert_sha256(root) not in public | platform_roots:
+        return "warning", (
+            f"The certificate chains to '{name}', which is not among the public roots accert "
+            f"knows (a private or internal CA?): {who} trusts only {platform.issuer_note}, "
+            "and refuses the SBC otherwise. Check the CA, or order from a public CA."
+        )
+    return "", ""
+
+
+def _eku_warning(platform: Platform, leaf: x509.Certificate) -> str:
+    if not platform.mutual_tls:
+        return ""
+    try:
+        eku = leaf.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    except x509.ExtensionNotFound:
+        return ""  # no EKU: any usage
+    if ExtendedKeyUsageOID.CLIENT_AUTH in eku or ExtendedKeyUsageOID.ANY_EXTENDED_KEY_USAGE in eku:
+        return ""
+    return (
+        f"The certificate has Server Authentication but not Client Authentication in its "
+        f"extended key usage. {platform.title} uses mutual TLS: the SBC also presents this "
+        "certificate as a client when it opens the connection. Public CAs issue Server "
+        "Authentication only under the 2026 root program rules; a peer on this context that "
+        "insists on Client Authentication will refuse the SBC's outgoing connections. Test a "
+        "call after deploying, and ask the peer whether it checks the EKU."
+    )
