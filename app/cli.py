@@ -27,7 +27,6 @@ from typing import Any
 
 from app import __version__
 from app.errors import AccertError
-from app.paths import log_dir
 from app.redact import redact
 
 Handler = Callable[[argparse.Namespace], int]
@@ -159,6 +158,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _record_crash() -> Path:
+    from app.paths import log_dir
+
     path = log_dir() / "crash.log"
     with open(path, "a", encoding="utf-8") as handle:
         handle.write(redact(traceback.format_exc()) + "\n")

@@ -67,8 +67,15 @@ def read_password(
 # --- The OS credential store (Windows Credential Manager, macOS Keychain, Secret Service) ---
 
 
+# keyring's own switch: PYTHON_KEYRING_BACKEND naming a backend that keeps nothing (as on
+# headless servers and in CI) means "no store", known without importing keyring (~40 ms).
+_NO_STORE_BACKENDS = frozenset({"keyring.backends.fail.Keyring", "keyring.backends.null.Keyring"})
+
+
 def keyring_available() -> bool:
     """True when a real credential store answers (not the 'fail' or plaintext backends)."""
+    if os.environ.get("PYTHON_KEYRING_BACKEND", "").strip() in _NO_STORE_BACKENDS:
+        return False
     try:
         import keyring
         from keyring.backends import fail

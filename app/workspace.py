@@ -15,24 +15,27 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from app import ca_response, csr, key_passphrase, keys
-from app import chain as chains
+from app import csr, key_passphrase, keys
 from app.atomic import append_line, atomic_write, atomic_write_text, restrict_to_owner
 from app.errors import ChainProblem, InputError, KeyMismatch, WorkspaceError
-from app.export import ExportOptions, ExportResult
-from app.export import export as write_exports
 from app.fingerprints import cert_sha256
-from app.material import DeployMaterial
 from app.names import file_stem
 from app.paths import workspaces_root
 from app.redact import redact
 from app.request import KeyType, RequestSpec, Subject, require_valid
-from app.response_check import ImportOutcome, analyse
+
+# The importer, chain builder, exporter and deployment material load when a step needs them, so
+# `accert request` (and the wizard's first page) do not pay for PKCS#7/#12, ZIP and the rest.
+if TYPE_CHECKING:
+    from app import ca_response
+    from app.export import ExportOptions, ExportResult
+    from app.material import DeployMaterial
+    from app.response_check import ImportOutcome
 
 SCHEMA_VERSION = 1
 
@@ -426,6 +429,10 @@ class Workspace:
         fetcher: Callable[[str, float], bytes] | None = None,
     ) -> ImportOutcome:
         """Read and judge the CA's files without changing anything."""
+        from app import ca_response
+        from app import chain as chains
+        from app.response_check import analyse
+
         if not self.state.stage.at_least(Stage.REQUESTED):
             raise WorkspaceError(
                 "There is no CSR yet to match a certificate against.",
@@ -512,12 +519,16 @@ class Workspace:
         return x509.load_pem_x509_certificates(data) if data.strip() else []
 
     def split_chain(self) -> tuple[list[x509.Certificate], x509.Certificate | None]:
+        from app import chain as chains
+
         cas = self.ca_certificates()
         if cas and chains.is_self_signed(cas[-1]):
             return cas[:-1], cas[-1]
         return cas, None
 
     def export(self, folder: Path | None, options: ExportOptions) -> ExportResult:
+        from app.export import export as write_exports
+
         folder = Path(folder) if folder else self.exports_dir
         leaf = self.certificate()
         intermediates, root = self.split_chain()
@@ -531,6 +542,8 @@ class Workspace:
 
     def deploy_material(self, *, with_key: bool = True) -> DeployMaterial:
         """What a deployment takes; without the key (no passphrase needed) for verifying."""
+        from app.material import DeployMaterial
+
         leaf = self.certificate()
         intermediates, root = self.split_chain()
         pem = serialization.Encoding.PEM
@@ -553,6 +566,9 @@ class Workspace:
 
 def create_from_pfx(source: ca_response.Source, path: Path | None = None) -> Workspace:
     """A renewal done elsewhere: take the key and chain from its PFX, to re-export or deploy."""
+    from app import ca_response
+    from app import chain as chains
+
     parsed = ca_response.parse([source])
     if parsed.private_key is None:
         raise InputError(

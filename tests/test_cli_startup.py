@@ -80,6 +80,10 @@ def test_request_itself_loads_no_network_stack(tmp_path: object) -> None:
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("-----BEGIN CERTIFICATE REQUEST-----")
     assert under(modules, HEAVY) == []
+    # Nor the importer, exporter and chain builder, nor keyring when it is switched off
+    # (PYTHON_KEYRING_BACKEND=...fail.Keyring, set by conftest, as on a headless server).
+    assert os.environ["PYTHON_KEYRING_BACKEND"] == "keyring.backends.fail.Keyring"
+    assert under(modules, ("app.ca_response", "app.export", "app.chain", "keyring")) == []
 
 
 def _registered(module_name: str) -> dict[str, str | None]:
