@@ -68,13 +68,15 @@ def read_password(
 
 
 # keyring's own switch: PYTHON_KEYRING_BACKEND naming a backend that keeps nothing (as on
-# headless servers and in CI) means "no store", known without importing keyring (~40 ms).
+# headless servers and in CI) means "no store", known without importing keyring (~40 ms). Once
+# keyring is loaded, a backend set in code (keyring.set_keyring) wins, so it is asked then.
 _NO_STORE_BACKENDS = frozenset({"keyring.backends.fail.Keyring", "keyring.backends.null.Keyring"})
 
 
 def keyring_available() -> bool:
     """True when a real credential store answers (not the 'fail' or plaintext backends)."""
-    if os.environ.get("PYTHON_KEYRING_BACKEND", "").strip() in _NO_STORE_BACKENDS:
+    switched_off = os.environ.get("PYTHON_KEYRING_BACKEND", "").strip() in _NO_STORE_BACKENDS
+    if switched_off and "keyring" not in sys.modules:
         return False
     try:
         import keyring
