@@ -92,6 +92,9 @@ class RenewalState:
     deployments: tuple[dict[str, Any], ...] = ()
     # How the certificate was last ordered from an ACME CA (app/acme): settings, account URL.
     acme: dict[str, Any] = field(default_factory=dict)
+    # Lineage (accert renew): the folder this one renews, the folder that renewed it.
+    renews: str = ""
+    renewed_by: str = ""
 
     def to_json(self) -> str:
         data = asdict(self)
@@ -146,6 +149,8 @@ _SCALAR_FIELDS = {
     "passphrase_source",
     "leaf_sha256",
     "leaf_not_after",
+    "renews",
+    "renewed_by",
 }
 
 
@@ -315,6 +320,11 @@ class Workspace:
     def record_acme(self, record: dict[str, Any]) -> None:
         """What `accert acme` did: the settings (never the HMAC) and the CA's account URL."""
         self._update(acme=dict(record))
+
+    def set_lineage(self, *, renews: str | None = None, renewed_by: str | None = None) -> None:
+        """`accert renew` links a renewal and its successor both ways."""
+        changes = {"renews": renews, "renewed_by": renewed_by}
+        self._update(**{k: v for k, v in changes.items() if v is not None})
 
     # --- the key ---------------------------------------------------------------------------
 
@@ -534,7 +544,15 @@ class Workspace:
         intermediates, root = self.split_chain()
         key = self.private_key() if self.state.key_origin != "device" else None
         result = write_exports(folder, self.stem, key, leaf, intermediates, root, options)
-        record = {"at": _now(), "folder": str(folder), "files": [f.path.name for f in result.files]}
+        record = {
+            "at": _now(),
+            "folder": str(folder),
+            "files": [f.path.name for f in result.files],
+            # What `accert renew` needs to export the successor the same way (never the password).
+            "artifacts": sorted(a.value for a in options.artifacts),
+            "key_format": options.key_format.value,
+            "with_password": options.password is not None,
+        }
         stage = self.state.stage if self.state.stage.at_least(Stage.EXPORTED) else Stage.EXPORTED
         self._update(exports=(*self.state.exports, record), stage=stage)
         self.log("exported", folder=str(folder), files=record["files"], checks=list(result.checks))

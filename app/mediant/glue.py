@@ -74,8 +74,25 @@ def deploy_to_device(
         timing=timing,
     )
     result = with_manual_steps(workspace, result, material, target)
-    workspace.record_deployment({"kind": "mediant", **result.as_dict()})
+    workspace.record_deployment(
+        {"kind": "mediant", **result.as_dict(), "settings": target_settings(target)}
+    )
     return result
+
+
+def target_settings(target: DeviceTarget) -> dict[str, object]:
+    """How the device was reached, so `accert renew` can deploy there again (no password: it
+    stays in the credential store; no pin: the pins file holds it)."""
+    return {
+        "host": target.host,
+        "port": target.port,
+        "user": target.user,
+        "contexts": list(target.contexts),
+        "verify_ports": list(target.verify_ports),
+        "reset": target.reset,
+        "trust_system": target.trust_system,
+        "name": target.name,
+    }
 
 
 def with_manual_steps(
@@ -142,6 +159,7 @@ def deploy_to_devices(
                     "hint": r.hint,
                     "contexts": list(r.contexts),
                     "manual": r.needs_manual_steps,
+                    "settings": target_settings(by_label[r.label]),
                 }
                 for r in report.results
             ],

@@ -35,6 +35,7 @@ def deploy_workspace_to_ovoc(
         "kind": "ovoc",
         "target": f"{target.ssh.user}@{target.ssh.host}:{target.ssh.port}",
         "profile": profile.name,
+        "settings": target_settings(target, profile),
     }
     try:
         result = deploy_ovoc(
@@ -56,6 +57,24 @@ def deploy_workspace_to_ovoc(
         }
     )
     return result
+
+
+def target_settings(target: OvocTarget, profile: OvocProfile) -> dict[str, object]:
+    """How OVOC was reached, so `accert renew` can deploy there again. Never a password: those
+    come from the credential store or the environment; the host key is in accert's known-hosts."""
+    return {
+        "host": target.ssh.host,
+        "port": target.ssh.port,
+        "user": target.ssh.user,
+        "key_file": str(target.ssh.key_file) if target.ssh.key_file else "",
+        "profile": profile.name,
+        "profile_source": str(profile.source),
+        "verify_host": target.verify_host or "",
+        "verify_port": target.verify_port,
+        "verify_wait": target.verify_wait,
+        "directory_mode": target.directory_mode,
+        "force_scp": target.force_scp,
+    }
 
 
 def prepare_manual(
