@@ -71,6 +71,14 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "check the certificate every SBC, gateway and OVOC in the inventory serves",
     ),
     "inventory": ("app.estate.cli", "list or import the estate inventory"),
+    "renew": (
+        "app.renewal.cli",
+        "renew ACME certificates that are due: order, export, deploy, prove, report",
+    ),
+    "schedule": (
+        "app.renewal.cli",
+        "run accert renew daily (Windows Task Scheduler, or the cron line elsewhere)",
+    ),
     "selftest": (
         "app.selftest_cli",
         "check this installation: request, sign, import, export, read back (headless)",

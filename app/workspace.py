@@ -175,6 +175,8 @@ class WorkspaceSummary:
     stage: Stage
     updated: str
     error: str = ""
+    renews: str = ""
+    renewed_by: str = ""
 
 
 def list_workspaces(root: Path | None = None) -> list[WorkspaceSummary]:
@@ -188,7 +190,12 @@ def list_workspaces(root: Path | None = None) -> list[WorkspaceSummary]:
             state = RenewalState.from_json(state_file.read_text("utf-8"), str(state_file))
             found.append(
                 WorkspaceSummary(
-                    state_file.parent, state.request.subject.common_name, state.stage, state.updated
+                    state_file.parent,
+                    state.request.subject.common_name,
+                    state.stage,
+                    state.updated,
+                    renews=state.renews,
+                    renewed_by=state.renewed_by,
                 )
             )
         except (WorkspaceError, OSError) as exc:

@@ -83,6 +83,12 @@ def register(subparsers: Any) -> None:
         help="private key file format (default: apache, unencrypted PKCS#1/SEC1)",
     )
     p.add_argument("--overwrite", action="store_true", help="replace files already there")
+    p.add_argument(
+        "--save-password",
+        action="store_true",
+        help="keep the PFX/JKS password in the credential store, so accert renew exports the "
+        "successor the same way unattended",
+    )
     p.set_defaults(handler=cmd_export)
 
     p = subparsers.add_parser("show", help="describe a renewal folder or a certificate file")
@@ -208,6 +214,11 @@ def cmd_export(args: argparse.Namespace) -> int:
     result = ws.export(
         Path(args.out), ExportOptions(frozenset(artifacts), password, key_format, args.overwrite)
     )
+    if args.save_password and password is not None:
+        from app.renewal.credentials import save_export_password
+
+        save_export_password(result.folder, password)
+        print("The PFX/JKS password is kept in the credential store for accert renew.")
     print(f"Exported to {result.folder}:")
     for f in result.files:
         print(f"  {f.path.name:<34} {f.description}")
@@ -344,7 +355,12 @@ def cmd_list(args: argparse.Namespace) -> int:
         print("No renewals yet.")
     for s in found:
         status = s.error or s.stage.label
-        print(f"{s.updated[:16]:<17} {s.common_name:<30} {status:<32} {s.path}")
+        line = f"{s.updated[:16]:<17} {s.common_name:<30} {status:<32} {s.path}"
+        if s.renewed_by:
+            line += f"  (renewed by {Path(s.renewed_by).name})"
+        elif s.renews:
+            line += f"  (renews {Path(s.renews).name})"
+        print(line)
     return 0
 
 

@@ -78,6 +78,11 @@ def register(subparsers: Any) -> None:
         help="send nothing: write the files under the profile's names (default "
         "WORKSPACE/ovoc-manual) and print the WinSCP/PuTTY steps",
     )
+    p.add_argument(
+        "--save-password",
+        action="store_true",
+        help="keep the SSH and root passwords in the credential store (for accert renew)",
+    )
     p.set_defaults(handler=cmd_deploy_ovoc)
 
 
@@ -122,6 +127,12 @@ def cmd_deploy_ovoc(args: argparse.Namespace) -> int:
             raise
         target = replace(target, ssh=replace(target.ssh, host_key_pin=exc.fingerprint))
         result = deploy_workspace_to_ovoc(ws, target, profile, progress=lambda m: _err(f"  {m}"))
+    if args.save_password:
+        from app.renewal.credentials import save_ovoc_passwords
+
+        ssh = target.ssh
+        save_ovoc_passwords(ssh.host, ssh.port, ssh.user, ssh.password, target.root_password)
+        print("SSH and root passwords kept in the credential store for accert renew.")
     t = result.transfer
     print(f"Files placed on {result.host} ({t.method}):")
     for path in t.placed:

@@ -92,7 +92,7 @@ def acme_renewal_time(directory: str, ca_bundle: str, cert: x509.Certificate) ->
     # The CA's trust is ours to set (lesson 12): no proxies or bundles from the environment.
     net.session.trust_env = False
     if ca_bundle:
-        net.session.verify = ca_bundle
+        net.verify_ssl = ca_bundle  # type: ignore[assignment]  # requests: that file only
     else:
         net.session.mount("https://", _SystemTrust())
     try:

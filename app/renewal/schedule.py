@@ -33,6 +33,10 @@ class ScheduleError(AccertError):
     """schtasks refused, or is missing."""
 
 
+def is_windows() -> bool:
+    return os.name == "nt"
+
+
 def parse_daily(text: str) -> dt.time:
     m = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", text.strip())
     if not m:
@@ -52,7 +56,8 @@ def task_name(target: Path | None) -> str:
     """\\accert\\renew <folder> for one lineage, \\accert\\renew all for --all."""
     if target is None:
         return f"\\{TASK_FOLDER}\\renew all"
-    safe = re.sub(r'[\\/:*?"<>|]', "_", Path(target).name) or "renewal"
+    name = re.split(r"[\\/]", str(target).rstrip("\\/"))[-1]  # a Windows path, also in tests
+    safe = re.sub(r'[:*?"<>|]', "_", name) or "renewal"
     return f"\\{TASK_FOLDER}\\renew {safe}"
 
 
