@@ -9,14 +9,11 @@ and a CA whose ARI cannot be reached never blocks the days rule either.
 from __future__ import annotations
 
 import datetime as dt
-import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
-from requests.adapters import HTTPAdapter
 
 from app.names import readable_name
 
@@ -85,19 +82,19 @@ def check_due(
 
 
 def acme_renewal_time(directory: str, ca_bundle: str, cert: x509.Certificate) -> dt.datetime | None:
-    """The time certbot's acme library picks in the CA's ARI window; None when there is none."""
-    from acme import client, messages
+    """The time certbot's acme library picks in the CA's ARI window; None when there is none.
 
-    net = client.ClientNetwork(key=None, user_agent="accert")
-    # The CA's trust is ours to set (lesson 12): no proxies or bundles from the environment.
-    net.session.trust_env = False
-    if ca_bundle:
-        net.verify_ssl = ca_bundle  # type: ignore[assignment]  # requests: that file only
-    else:
-        net.session.mount("https://", _SystemTrust())
+    The connection is app.acme's: trust from the CA bundle or the system store, never from the
+    environment (no proxy variables), as for the orders themselves.
+    """
+    from acme import client
+
+    from app.acme.network import Network
+    from app.acme.network import directory as get_directory
+
+    net = Network(None, ca_bundle)
     try:
-        answer = net.get(directory, content_type="application/json").json()
-        acme_client = client.ClientV2(messages.Directory.from_json(answer), net)
+        acme_client = client.ClientV2(get_directory(directory, net), net)
         renew_at, _ask_again = acme_client.renewal_time(
             cert.public_bytes(serialization.Encoding.PEM)
         )
@@ -106,15 +103,3 @@ def acme_renewal_time(directory: str, ca_bundle: str, cert: x509.Certificate) ->
     if renew_at is None:
         return None
     return renew_at if renew_at.tzinfo else renew_at.replace(tzinfo=dt.UTC)
-
-
-class _SystemTrust(HTTPAdapter):
-    """The operating system's trust store (Windows ROOT store, corporate CAs included)."""
-
-    def init_poolmanager(
-        self, connections: int, maxsize: int, block: bool = False, **kw: Any
-    ) -> None:
-        import truststore
-
-        kw["ssl_context"] = truststore.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        super().init_poolmanager(connections, maxsize, block, **kw)

@@ -407,12 +407,11 @@ def _run(
 
 
 def _default_issuer(ws: Workspace, settings: dict[str, Any], say: Say) -> None:
-    import importlib
+    from app.acme.issue import issue
+    from app.acme.settings import AcmeSettings
 
-    # app/acme lands beside this room (issue 13); imported by name until both are on main.
-    acme_issue = importlib.import_module("app.acme.issue")
-    acme_settings_module = importlib.import_module("app.acme.settings")
-    acme_issue.issue(ws, acme_settings_module.AcmeSettings.from_dict(settings), progress=say)
+    # The stored account is used: no EAB secret is needed for a later order.
+    issue(ws, AcmeSettings.from_dict(settings), progress=say)
 
 
 def _export(ws: Workspace, plan_export: Any, options: RenewOptions) -> str:
