@@ -128,8 +128,19 @@ def retry_after_text(value: str | None) -> str:
     return f"Retry after {when:%Y-%m-%d %H:%M} UTC (in {minutes} minute{'s' * (minutes != 1)})."
 
 
-def from_problem(problem: Any, action: str, retry_after: str | None = None) -> AcmeError:
-    """An RFC 8555 problem (acme.messages.Error) as one line: what failed, the CA's words."""
+EAB_HINT = (
+    "Check that the EAB key id and HMAC key are the pair the CA's portal shows, copied whole, and "
+    "not yet used or revoked (most CAs let each pair register one account)."
+)
+
+
+def from_problem(
+    problem: Any, action: str, retry_after: str | None = None, *, with_eab: bool = False
+) -> AcmeError:
+    """An RFC 8555 problem (acme.messages.Error) as one line: what failed, the CA's words.
+
+    `with_eab`: the request carried an External Account Binding, the usual cause of an
+    'unauthorized' or 'malformed' answer to a new account."""
     code = str(getattr(problem, "code", "") or "")
     typ = str(getattr(problem, "typ", "") or "")
     detail = peer(getattr(problem, "detail", "") or getattr(problem, "title", "") or typ)
@@ -138,6 +149,8 @@ def from_problem(problem: Any, action: str, retry_after: str | None = None) -> A
         ident = getattr(getattr(sub, "identifier", None), "value", "")
         detail += f"; {peer(ident)}: {peer(getattr(sub, 'detail', '') or '')}"
     hint = _HINTS.get(code, "")
+    if with_eab and code in ("unauthorized", "malformed", "badSignatureAlgorithm"):
+        hint = EAB_HINT
     if code == "rateLimited":
         hint = " ".join(x for x in (hint, retry_after_text(retry_after)) if x)
     if not hint:

@@ -101,6 +101,7 @@ class _Issuer:
         self.action = "answer"
         self.host = urlsplit(settings.directory).hostname or settings.directory
         self.net: Network | None = None
+        self.sent_eab = False  # an account request with EAB is on its way
 
     def check_cancel(self) -> None:
         if self.cancelled():
@@ -178,12 +179,14 @@ class _Issuer:
             external_account_binding=eab,
         )
         self.say("Creating the ACME account" + (f" bound to EAB key id {s.eab_kid}" if eab else ""))
+        self.sent_eab = eab is not None
         try:
             regr = client.new_account(registration)
             url = regr.uri
         except acme_errors.ConflictError as exc:
             url = exc.location  # the CA already knows this key: reuse its account
             net.account = messages.RegistrationResource(uri=url, body=messages.Registration())
+        self.sent_eab = False
         if not url:
             raise AcmeError("The CA created the account but gave no account URL.", "")
         account.save(s.directory, s.eab_kid, url, s.email, key)
@@ -409,7 +412,12 @@ def issue(
         orderr = run.finalize(client, orderr)
         outcome = run.import_chain(orderr)
     except messages.Error as exc:
-        error = from_problem(exc, run.action, run.net.last_retry_after if run.net else None)
+        error = from_problem(
+            exc,
+            run.action,
+            run.net.last_retry_after if run.net else None,
+            with_eab=run.sent_eab,
+        )
         ws.log("acme-failed", error=str(error))
         raise error from exc
     except acme_errors.TimeoutError as exc:

@@ -15,14 +15,14 @@ import urllib.request
 
 
 def main() -> int:
+    # The last three arguments are positional, always: a TXT value may begin with '-'
+    # (base64url), which an option parser would take for an option.
     parser = argparse.ArgumentParser()
     parser.add_argument("--api", required=True)
     parser.add_argument("--publish-nothing", action="store_true")
     parser.add_argument("--fail", action="store_true")
-    parser.add_argument("action", choices=["present", "cleanup"])
-    parser.add_argument("fqdn")
-    parser.add_argument("value")
-    args = parser.parse_args()
+    args = parser.parse_args(sys.argv[1:-3])
+    args.action, args.fqdn, args.value = sys.argv[-3:]
     log = os.environ.get("HOOK_LOG")
     if log:
         with open(log, "a", encoding="utf-8") as handle:

@@ -202,6 +202,8 @@ class Pebble:
     eab_required: bool = False
     alternate_roots: int = 0
     authz_reuse: int = 100
+    blocklist: tuple[str, ...] = ()
+    nonce_reject: int = 0  # percent of nonces pebble refuses with badNonce
     port: int = 0
     management_port: int = 0
     ca_bundle: Path = Path()
@@ -223,6 +225,7 @@ class Pebble:
                 "ocspResponderURL": "",
                 "externalAccountBindingRequired": self.eab_required,
                 "externalAccountMACKeys": self.eab_keys,
+                "domainBlocklist": list(self.blocklist),
             }
         }
         config_file = self.folder / "pebble-config.json"
@@ -230,7 +233,8 @@ class Pebble:
         env = {
             **os.environ,
             "PEBBLE_VA_NOSLEEP": "1",  # no random 0-15 s sleeps before validating
-            "PEBBLE_WFE_NONCEREJECT": "0",  # no random badNonce (tested on purpose elsewhere)
+            # No random badNonce unless a test asks for it (its default is 5 %).
+            "PEBBLE_WFE_NONCEREJECT": str(self.nonce_reject),
             "PEBBLE_AUTHZREUSE": str(self.authz_reuse),
             "PEBBLE_ALTERNATE_ROOTS": str(self.alternate_roots),
         }

@@ -82,6 +82,7 @@ class Rfc2136Publisher:
     def __init__(self, server: str, key_file: str) -> None:
         self.server: Server = parse_server(server)
         self.key_name, self.algorithm, secret = read_key_file(Path(key_file))
+        self.key_label = self.key_name.to_text(omit_final_dot=True)
         self.keyring = {self.key_name: dns.tsig.Key(self.key_name, secret, self.algorithm)}
 
     def zone_of(self, name: str) -> dns.name.Name:
@@ -120,7 +121,7 @@ class Rfc2136Publisher:
             )
         except dns.tsig.PeerError as exc:
             raise DnsError(
-                f"The DNS server {self.server} rejected the TSIG key {self.key_name} "
+                f"The DNS server {self.server} rejected the TSIG key {self.key_label} "
                 f"({type(exc).__name__}).",
                 "Check the key name, algorithm and secret against the server's configuration, "
                 "and that both clocks are right (TSIG allows 5 minutes).",
@@ -136,7 +137,7 @@ class Rfc2136Publisher:
             raise DnsError(
                 f"The DNS server {self.server} refused to {what} TXT {record.name} in zone "
                 f"{zone} ({dns.rcode.to_text(rcode)}).",
-                f"Allow updates for key {self.key_name} in the zone's configuration "
+                f"Allow updates for key {self.key_label} in the zone's configuration "
                 "(BIND: update-policy or allow-update { key ...; };).",
             )
 

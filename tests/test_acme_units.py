@@ -1,0 +1,127 @@
+"""The small parts of app/acme on their own: settings, problem documents, hook command lines,
+TSIG key files, the account store."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from acme import messages
+
+from app.acme import account
+from app.acme.dns import TxtRecord
+from app.acme.dns.hook import argv
+from app.acme.dns.rfc2136 import read_key_file
+from app.acme.errors import DnsError, from_problem, peer
+from app.acme.settings import AcmeSettings
+from app.errors import InputError
+
+RECORD = TxtRecord("_acme-challenge.example.com", "-Ab_c", "*.example.com")
+
+
+def test_settings_round_trip_through_renewal_json() -> None:
+    s = AcmeSettings(
+        directory="https://acme.example/dir",
+        eab_kid="kid1",
+        email="pki@example.com",
+        dns_method="rfc2136",
+        rfc2136_server="192.0.2.53:53",
+        tsig_key_file="/etc/acme.key",
+        resolvers=("192.0.2.1", "192.0.2.2:5353"),
+        propagation_timeout=120,
+        ca_bundle="/etc/ca.pem",
+        preferred_chain="ISRG Root X1",
+    )
+    data = s.to_dict()
+    assert data["resolvers"] == ["192.0.2.1", "192.0.2.2:5353"]
+    assert AcmeSettings.from_dict({**data, "unknown_later_field": 1}) == s
+    assert not any("hmac" in key for key in data)
+
+
+@pytest.mark.parametrize(
+    ("changes", "says"),
+    [
+        ({"directory": "http://acme.example/dir"}, "must be an https:// URL"),
+        ({"dns_hook": " "}, "hook command is empty"),
+        ({"dns_method": "rfc2136", "rfc2136_server": ""}, "need the DNS server and a TSIG"),
+        ({"propagation_timeout": 0}, "between 1 and 86400"),
+    ],
+)
+def test_settings_refuse_what_cannot_work(changes: dict[str, object], says: str) -> None:
+    base = {"directory": "https://acme.example/dir", "dns_hook": "hook.sh"}
+    with pytest.raises(InputError, match=says):
+        AcmeSettings(**{**base, **changes})  # type: ignore[arg-type]
+
+
+def test_hook_command_lines_follow_lego_and_windows_conventions() -> None:
+    assert argv("C:/dns/set-txt.ps1 -Zone example.com", "present", RECORD) == [
+        "powershell", "-NoProfile", "-ExecutionPolicy", "Bypass", "-File",
+        "C:/dns/set-txt.ps1", "-Zone", "example.com",
+        "present", "_acme-challenge.example.com.", "-Ab_c",
+    ]  # fmt: skip
+    assert argv("dns.CMD", "cleanup", RECORD)[:3] == ["cmd", "/c", "dns.CMD"]
+    assert argv("'/opt/my hooks/dns' --ttl 60", "present", RECORD) == [
+        "/opt/my hooks/dns", "--ttl", "60", "present", "_acme-challenge.example.com.", "-Ab_c",
+    ]  # fmt: skip
+
+
+def test_problem_documents_become_one_line_with_a_hint() -> None:
+    caa = messages.Error(
+        typ="urn:ietf:params:acme:error:caa",
+        detail="CAA record for example.com prevents issuance\x1b[2J",
+    )
+    error = from_problem(caa, "validate example.com")
+    assert str(error.message) == (
+        "The CA refused to validate example.com: CAA record for example.com prevents "
+        "issuance\\x1b[2J (caa)."
+    )
+    assert "Add a CAA record that allows it" in error.hint
+    limited = messages.Error(
+        typ="urn:ietf:params:acme:error:rateLimited", detail="too many certificates"
+    )
+    error = from_problem(limited, "accept the order", "3600")
+    soon = dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)
+    assert "(rateLimited)" in error.message
+    assert f"Retry after {soon:%Y-%m-%d %H}" in error.hint and "(in 60 minutes)" in error.hint
+    unknown = messages.Error(typ="urn:example:weird", detail="strange")
+    assert (
+        "Run the same command again once the cause is fixed" in from_problem(unknown, "answer").hint
+    )
+    assert peer("a\u202eb\nc") == "a\\u202eb c"
+
+
+def test_tsig_key_file_as_bind_writes_it(tmp_path: Path) -> None:
+    good = tmp_path / "k.key"
+    good.write_text('key "acme" {\n\talgorithm hmac-sha256;\n\tsecret "c2VjcmV0c2VjcmV0";\n};\n')
+    name, algorithm, secret = read_key_file(good)
+    assert name.to_text() == "acme." and "hmac-sha256" in algorithm and secret == b"secretsecret"
+    bad = tmp_path / "bad.key"
+    bad.write_text("not a key")
+    with pytest.raises(DnsError, match="is not a TSIG key file"):
+        read_key_file(bad)
+    with pytest.raises(DnsError, match="Cannot read the TSIG key file"):
+        read_key_file(tmp_path / "missing.key")
+
+
+def test_account_key_is_kept_encrypted_per_directory_and_key_id() -> None:
+    key = account.new_key()
+    info = account.save("https://a.example/dir", "kid1", "https://a.example/acct/1", "", key)
+    assert info.passphrase_source == "user"  # ACCERT_PASSPHRASE in the tests
+    loaded = account.load("https://a.example/dir", "kid1")
+    assert loaded is not None and loaded[0].url == "https://a.example/acct/1"
+    assert loaded[1].private_numbers() == key.private_numbers()  # type: ignore[union-attr]
+    assert account.load("https://a.example/dir", "kid2") is None
+    assert account.load("https://b.example/dir", "kid1") is None
+    raw = (account.folder("https://a.example/dir", "kid1") / account.KEY_FILE).read_bytes()
+    assert raw.startswith(b"-----BEGIN ENCRYPTED PRIVATE KEY-----")
+    account.forget("https://a.example/dir", "kid1")
+    assert account.load("https://a.example/dir", "kid1") is None
+
+
+def test_account_passphrase_goes_to_the_credential_store(memory_keyring: object) -> None:
+    account.save("https://a.example/dir", "", "https://a.example/acct/2", "", account.new_key())
+    loaded = account.load("https://a.example/dir", "")
+    assert loaded is not None and loaded[0].passphrase_source == "keyring"
+    store = memory_keyring.store
+    assert any(user.startswith("workspace-key:acme-account-") for _, user in store)
