@@ -41,7 +41,7 @@ class RenewalWizard(QWizard):
     def __init__(self, pool: Pool | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.session = Session()
-        self.tasks = TaskRunner(pool, on_unexpected=self._unexpected)
+        self.tasks = TaskRunner(pool, on_unexpected=self._unexpected, parent=self)
         self.confirm_close = self._ask_close  # tests replace the question
         self.setObjectName("wizard")
         self.setWindowTitle(TITLE)
