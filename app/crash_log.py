@@ -32,15 +32,17 @@ def enable_crash_log(folder: Path | None = None) -> Path:
     if _file is None:
         _file = path.open("w", encoding="utf-8")
         faulthandler.enable(file=_file, all_threads=True)
-        atexit.register(_clean_exit, path)
+        atexit.register(disable_crash_log)
     return path
 
 
-def _clean_exit(path: Path) -> None:
+def disable_crash_log() -> None:
+    """A normal end: stop writing, and remove this run's file if nothing was written."""
     global _file
     if _file is None:
         return
     faulthandler.disable()
+    path = Path(_file.name)
     _file.close()
     _file = None
     with contextlib.suppress(OSError):

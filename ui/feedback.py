@@ -6,6 +6,7 @@ import datetime as dt
 import platform
 import sys
 import traceback
+from pathlib import Path
 from types import TracebackType
 
 from PySide6.QtCore import Qt
@@ -114,7 +115,50 @@ class UnexpectedDialog(QDialog):
         self.resize(640, 420)
 
 
-_open_dialogs: list[UnexpectedDialog] = []
+class CrashReportDialog(QDialog):
+    """The report an earlier run left when it was killed by a fatal error (see app/crash_log)."""
+
+    def __init__(self, path: Path, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("crash-report")
+        self.setWindowTitle("accert — report of the last crash")
+        try:
+            raw = path.read_text(encoding="utf-8", errors="replace")
+        except OSError as exc:
+            raw = f"The report {path} cannot be read: {exc.strerror or exc}"
+        text = describe(RuntimeError("fatal error"), redact(raw))
+        layout = QVBoxLayout(self)
+        intro = QLabel(
+            "accert closed unexpectedly the last time it ran. Your renewal folders are safe: "
+            f"every step is saved as it completes.\n\nThe report is kept in {path}. Please copy "
+            "it into your report of the problem."
+        )
+        intro.setWordWrap(True)
+        intro.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout.addWidget(intro)
+        self.details = QPlainTextEdit(text)
+        self.details.setReadOnly(True)
+        self.details.setObjectName("mono")
+        self.details.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        layout.addWidget(self.details)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        copy = buttons.addButton("&Copy report", QDialogButtonBox.ButtonRole.ActionRole)
+        copy.clicked.connect(lambda: QGuiApplication.clipboard().setText(text))
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+        self.resize(680, 460)
+
+
+_open_dialogs: list[QDialog] = []
+
+
+def show_crash_report(path: Path, parent: QWidget | None = None) -> CrashReportDialog:
+    """Show an earlier run's crash report without blocking."""
+    dialog = CrashReportDialog(path, parent)
+    _open_dialogs.append(dialog)
+    dialog.finished.connect(lambda _r: _open_dialogs.remove(dialog))
+    dialog.open()
+    return dialog
 
 
 def show_unexpected(exc: BaseException, details: str = "", parent: QWidget | None = None) -> None:

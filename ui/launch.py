@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
+from pathlib import Path
 
 from PySide6.QtWidgets import QApplication
 
@@ -35,12 +37,28 @@ def create_window(pool: Pool | None = None) -> RenewalWizard:
     return RenewalWizard(pool)
 
 
+def open_window(pool: Pool | None = None) -> RenewalWizard:
+    """The wizard as a user starts it: crashes logged, the last one's report offered."""
+    from PySide6.QtCore import QTimer
+
+    from app.crash_log import collect_crash_reports, enable_crash_log
+
+    reports: list[Path] = []
+    with contextlib.suppress(OSError):  # a read-only logs folder must not stop the wizard
+        enable_crash_log()
+        reports = collect_crash_reports()
+    window = create_window(pool)
+    window.show()
+    if reports:
+        QTimer.singleShot(0, lambda: window.offer_crash_report(reports))
+    return window
+
+
 def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv if argv is None else argv)
     app = application(args)
     install_excepthook()
-    window = create_window()
-    window.show()
+    window = open_window()
     if "--dashboard" in args[1:]:  # straight to the estate (e.g. a Start-menu shortcut)
         from ui.pages.start import StartPage
 

@@ -145,7 +145,7 @@ def relay() -> _Relay:
 
 
 class _Runnable(QRunnable):
-    """Runs on a worker; deleted there by the pool, so it holds nothing but numbers and the relay."""
+    """Runs on a worker and is deleted there by the pool: it keeps only a number and the relay."""
 
     def __init__(self, number: int, call: Callable[[], Any], hub: _Relay) -> None:
         super().__init__()

@@ -43,6 +43,7 @@ class RenewalWizard(QWizard):
         self.session = Session()
         self.tasks = TaskRunner(pool, on_unexpected=self._unexpected, parent=self)
         self.confirm_close = self._ask_close  # tests replace the question
+        self.ask_show_crash = self._ask_show_crash  # tests replace this one too
         self.setObjectName("wizard")
         self.setWindowTitle(TITLE)
         self.setWindowIcon(look.app_icon())
@@ -93,6 +94,24 @@ class RenewalWizard(QWizard):
             with contextlib.suppress(OSError):
                 ws.log("unexpected-error", error=f"{type(exc).__name__}: {exc}")
         show_unexpected(exc, details, self)
+
+    def offer_crash_report(self, reports: list[Path]) -> None:
+        """The last run ended in a fatal error: offer its report (kept in the logs folder)."""
+        if reports and self.ask_show_crash(reports[-1]):
+            from ui.feedback import show_crash_report
+
+            show_crash_report(reports[-1], self)
+
+    def _ask_show_crash(self, report: Path) -> bool:
+        answer = QMessageBox.question(
+            self,
+            "accert closed unexpectedly",
+            "accert closed unexpectedly the last time it ran. A report was saved in\n"
+            f"{report}\n\nShow the report now?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.Yes,
+        )
+        return answer == QMessageBox.StandardButton.Yes
 
     def start_from_dashboard(self, renewal: Path | None, names: tuple[str, ...]) -> None:
         """ "Renew these": continue `renewal` (to its next step), or a new one with `names`."""
