@@ -106,12 +106,13 @@ def step(page: Page) -> Step:
 
 # Where a renewal re-enters the wizard: the first page whose work is not done yet.
 # A renewal with its CSR re-opens on the CSR page, since the user may still need to copy it.
+# A deployed one re-opens on Deploy: reopening it is how a device added later gets it.
 _RESUME = {
     Stage.NEW: Page.CSR,
     Stage.REQUESTED: Page.CSR,
     Stage.ISSUED: Page.EXPORT,
     Stage.EXPORTED: Page.DEPLOY,
-    Stage.DEPLOYED: Page.SUMMARY,
+    Stage.DEPLOYED: Page.DEPLOY,
 }
 
 

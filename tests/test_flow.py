@@ -29,7 +29,7 @@ def test_a_new_renewal_walks_every_page_in_order() -> None:
         (Stage.REQUESTED, Page.CSR),
         (Stage.ISSUED, Page.EXPORT),
         (Stage.EXPORTED, Page.DEPLOY),
-        (Stage.DEPLOYED, Page.SUMMARY),
+        (Stage.DEPLOYED, Page.DEPLOY),  # to deploy again, e.g. to a device added later
     ],
 )
 def test_resume_enters_at_the_first_unfinished_page(stage: Stage, page: Page) -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QButtonGroup,
@@ -59,9 +60,11 @@ class StartPage(BasePage):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._ready = False
+        self._by_keyboard = False
         layout = QVBoxLayout(self)
         self.choices = QButtonGroup(self)
-        self.new = QRadioButton("Start a &new renewal")
+        # Alt+N is the wizard's Next: the first choice takes R (new Renewal).
+        self.new = QRadioButton("Start a new &renewal")
         self.resume = QRadioButton("&Continue a renewal")
         self.existing = QRadioButton("&Open a PFX or a CA response you already have")
         for n, button in enumerate((self.new, self.resume, self.existing)):
@@ -79,10 +82,16 @@ class StartPage(BasePage):
         self.renewals.setRootIsDecorated(False)
         self.renewals.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.renewals.setAlternatingRowColors(True)
-        self.renewals.header().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
-        self.renewals.header().setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        header = self.renewals.header()
+        for column in (0, 1, 2):  # the date in full; the folder takes what is left
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+        header.setStretchLastSection(True)
         self.renewals.itemSelectionChanged.connect(self._picked_renewal)
-        self.renewals.itemDoubleClicked.connect(lambda *_: self.wizard().next())
+        # A click on a row chooses Continue; a double-click or Enter opens that renewal.
+        self.renewals.itemPressed.connect(self._clicked_renewal)
+        self.renewals.itemDoubleClicked.connect(self._open_renewal)
+        # Enter on a row chooses it and goes on to the window, whose default button is Next.
+        self.renewals.installEventFilter(self)
         layout.addWidget(self.renewals, 1)
         other = QPushButton("Open another renewal &folder…")
         other.clicked.connect(self._browse_folder)
@@ -105,7 +114,7 @@ class StartPage(BasePage):
             "A .pfx / .p12 with its key, or the certificate files from the CA"
         )
         self.file.textChanged.connect(self._changed)
-        browse = QPushButton("&Browse…")
+        browse = QPushButton("Bro&wse…")  # Alt+B is Back on the other pages
         browse.clicked.connect(self._browse_file)
         file_row.addWidget(self.file, 1)
         file_row.addWidget(browse)
@@ -117,6 +126,7 @@ class StartPage(BasePage):
         layout.addWidget(self.password)
         layout.addWidget(self.message)
         self.choices.idToggled.connect(lambda *_: self._changed())
+        self.resume.toggled.connect(lambda _on: self._show_choice())
 
     def initializePage(self) -> None:
         self.refresh()
@@ -141,12 +151,58 @@ class StartPage(BasePage):
         has_any = self.renewals.topLevelItemCount() > 0
         self.resume.setEnabled(has_any)
         self.renewals.setEnabled(has_any)
-        if has_any:
-            first = self.renewals.topLevelItem(0)
-            if first is not None and not first.isDisabled():
-                self.renewals.setCurrentItem(first)
-                first.setSelected(True)
+        # No row is highlighted while "new" is chosen: what is highlighted is what Next opens.
         self.new.setChecked(True)
+        self._show_choice()
+
+    def _first_openable(self) -> QTreeWidgetItem | None:
+        for i in range(self.renewals.topLevelItemCount()):
+            item = self.renewals.topLevelItem(i)
+            if item is not None and not item.isDisabled():
+                return item
+        return None
+
+    def _show_choice(self) -> None:
+        """The list's highlight follows the choice: Continue shows the renewal Next opens."""
+        if self.resume.isChecked():
+            if not self.renewals.selectedItems():
+                item = self._first_openable()
+                if item is not None:
+                    self.renewals.setCurrentItem(item)
+                    item.setSelected(True)
+        else:
+            blocked = self.renewals.blockSignals(True)
+            self.renewals.clearSelection()
+            self.renewals.blockSignals(blocked)
+
+    def _clicked_renewal(self, item: QTreeWidgetItem, _column: int = 0) -> None:
+        if not item.isDisabled():
+            self.resume.setChecked(True)
+            self.renewals.setCurrentItem(item)
+            item.setSelected(True)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if (
+            watched is self.renewals
+            and isinstance(event, QKeyEvent)
+            and event.type() == QEvent.Type.KeyPress
+        ):
+            if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+                item = self.renewals.currentItem()
+                if item is not None:
+                    self._clicked_renewal(item)
+            else:
+                self._by_keyboard = True  # arrows choose Continue (see _picked_renewal)
+        return super().eventFilter(watched, event)
+
+    def _open_renewal(self, item: QTreeWidgetItem, _column: int = 0) -> None:
+        """A double-click on a renewal: continue that one, at once."""
+        if item.isDisabled():
+            return
+        self._clicked_renewal(item)
+        self.completeChanged.emit()
+        if self.isComplete():
+            self.wizard().next()
 
     def open_dashboard(self) -> QWidget:
         from ui.dashboard import Dashboard
@@ -166,7 +222,9 @@ class StartPage(BasePage):
         return False
 
     def _picked_renewal(self) -> None:
-        if self.renewals.selectedItems() and self.renewals.hasFocus():
+        # Moving through the list with the keyboard chooses Continue too.
+        by_keyboard, self._by_keyboard = self._by_keyboard, False
+        if self.renewals.selectedItems() and (by_keyboard or self.renewals.hasFocus()):
             self.resume.setChecked(True)
         self._changed()
 

@@ -1,0 +1,151 @@
+"""The Start page as people meet it: a click on a renewal chooses it, a double-click or Enter
+opens that one (never a new one), and what is highlighted is what Next opens."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QTreeWidgetItem, QWidget
+from pytestqt.qtbot import QtBot
+
+from app.request import KeyType
+from app.workspace import Stage, Workspace
+from tests.helpers import wildcard_spec
+from tests.test_wizard import WAIT_MS, _open, click, click_next, page
+from ui.pages.csr import CsrPage
+from ui.pages.names import NamesPage
+from ui.pages.start import StartPage
+from ui.wizard import RenewalWizard
+
+pytestmark = [
+    pytest.mark.qt_log_level_fail("WARNING"),
+    pytest.mark.qt_log_ignore("This plugin does not support"),
+]
+
+
+@pytest.fixture
+def two_renewals() -> tuple[Workspace, Workspace]:
+    """An older one waiting for the CA, then a newer one (listed first) with names only."""
+    older = Workspace.create(wildcard_spec(KeyType.EC256, cn="older.example.com"))
+    older.generate()
+    newer = Workspace.create(wildcard_spec(KeyType.EC256, cn="newer.example.com"))
+    return older, newer
+
+
+def _row(start: StartPage, cn: str) -> QTreeWidgetItem:
+    for i in range(start.renewals.topLevelItemCount()):
+        item = start.renewals.topLevelItem(i)
+        if item.text(0) == cn:
+            return item
+    raise AssertionError(f"{cn} is not listed")
+
+
+def _click_row(qtbot: QtBot, start: StartPage, item: QTreeWidgetItem, double: bool = False) -> None:
+    rect = start.renewals.visualItemRect(item)
+    viewport = start.renewals.viewport()
+    if double:
+        # A double-click as Qt sees it: press, release, then the double-click event.
+        qtbot.mouseClick(viewport, Qt.MouseButton.LeftButton, pos=rect.center())
+        qtbot.mouseDClick(viewport, Qt.MouseButton.LeftButton, pos=rect.center())
+    else:
+        qtbot.mouseClick(viewport, Qt.MouseButton.LeftButton, pos=rect.center())
+
+
+def activate(qtbot: QtBot, w: QWidget) -> None:
+    """Mnemonics reach the active window only (offscreen Qt activates none by itself)."""
+    w.windowHandle().requestActivate()
+    qtbot.waitUntil(w.isActiveWindow, timeout=5_000)
+
+
+def _start(qtbot: QtBot) -> tuple[RenewalWizard, StartPage]:
+    w = _open(qtbot)
+    start = page(w, StartPage)
+    assert isinstance(start, StartPage)
+    return w, start
+
+
+def test_nothing_is_highlighted_while_new_is_chosen_and_a_click_chooses_continue(
+    qtbot: QtBot, two_renewals: tuple[Workspace, Workspace]
+) -> None:
+    older, _newer = two_renewals
+    w, start = _start(qtbot)
+    assert start.new.isChecked()
+    assert start.renewals.selectedItems() == []  # nothing suggests Next would open a renewal
+    row = _row(start, "older.example.com")
+    _click_row(qtbot, start, row)
+    assert start.resume.isChecked()
+    assert start.renewals.selectedItems() == [row]
+    click_next(qtbot, w)
+    qtbot.waitUntil(lambda: isinstance(w.currentPage(), CsrPage), timeout=WAIT_MS)
+    assert w.session.require().path == older.path
+
+
+def test_choosing_continue_highlights_the_renewal_next_opens(
+    qtbot: QtBot, two_renewals: tuple[Workspace, Workspace]
+) -> None:
+    _older, newer = two_renewals
+    w, start = _start(qtbot)
+    click(qtbot, start.resume)
+    assert [i.text(0) for i in start.renewals.selectedItems()] == ["newer.example.com"]
+    click(qtbot, start.new)
+    assert start.renewals.selectedItems() == []
+    click(qtbot, start.resume)
+    click_next(qtbot, w)
+    qtbot.waitUntil(lambda: isinstance(w.currentPage(), CsrPage), timeout=WAIT_MS)
+    assert w.session.require().path == newer.path
+
+
+def test_a_double_click_opens_that_renewal_not_a_new_one(
+    qtbot: QtBot, two_renewals: tuple[Workspace, Workspace]
+) -> None:
+    older, _newer = two_renewals
+    w, start = _start(qtbot)
+    _click_row(qtbot, start, _row(start, "older.example.com"), double=True)
+    qtbot.waitUntil(lambda: isinstance(w.currentPage(), CsrPage), timeout=WAIT_MS)
+    assert w.session.require().path == older.path
+    assert w.session.require().state.stage is Stage.REQUESTED
+
+
+def test_enter_on_a_renewal_opens_it(
+    qtbot: QtBot, two_renewals: tuple[Workspace, Workspace]
+) -> None:
+    older, _newer = two_renewals
+    w, start = _start(qtbot)
+    start.renewals.setFocus()
+    qtbot.keyClick(start.renewals, Qt.Key.Key_Down)  # the first row (the newer)
+    qtbot.keyClick(start.renewals, Qt.Key.Key_Down)  # the older
+    assert start.resume.isChecked()
+    assert [i.text(0) for i in start.renewals.selectedItems()] == ["older.example.com"]
+    qtbot.keyClick(start.renewals, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: isinstance(w.currentPage(), CsrPage), timeout=WAIT_MS)
+    assert w.session.require().path == older.path
+    # Exactly one page on: the CSR waiting for the CA, not the page after it.
+    assert w.session.require().state.stage is Stage.REQUESTED
+
+
+def test_alt_r_is_a_new_renewal_and_alt_n_is_next(
+    qtbot: QtBot, two_renewals: tuple[Workspace, Workspace]
+) -> None:
+    w, start = _start(qtbot)
+    activate(qtbot, w)
+    click(qtbot, start.resume)
+    assert "&r" in start.new.text().lower() and "&n" not in start.new.text().lower()
+    qtbot.keyClick(w, Qt.Key.Key_R, Qt.KeyboardModifier.AltModifier)
+    qtbot.waitUntil(start.new.isChecked, timeout=2_000)  # a mnemonic "animates" its click
+    qtbot.keyClick(w, Qt.Key.Key_N, Qt.KeyboardModifier.AltModifier)
+    qtbot.waitUntil(lambda: isinstance(w.currentPage(), NamesPage), timeout=WAIT_MS)
+
+
+def test_last_change_is_shown_in_full(
+    qtbot: QtBot, two_renewals: tuple[Workspace, Workspace], isolated_home: Path
+) -> None:
+    _w, start = _start(qtbot)
+    row = start.renewals.topLevelItem(0)
+    metrics = start.renewals.fontMetrics()
+    for column in (0, 1, 2):
+        needed = metrics.horizontalAdvance(row.text(column))
+        assert start.renewals.columnWidth(column) >= needed, row.text(column)
+        header = start.renewals.headerItem().text(column)
+        assert start.renewals.columnWidth(column) >= metrics.horizontalAdvance(header)
