@@ -99,10 +99,20 @@ def store_secret(account: str, value: str) -> None:
     try:
         keyring.set_password(SERVICE, account, value)
     except Exception as exc:  # keyring raises backend-specific errors
-        raise PassphraseError(
-            f"Could not save a secret in the credential store ({type(exc).__name__}).",
-            "Check that Windows Credential Manager (or your keyring) is available.",
-        ) from exc
+        raise PassphraseError(_not_stored(exc), _STORE_HINT) from exc
+
+
+_STORE_HINT = "Check that Windows Credential Manager (or your keyring) is available."
+
+
+def _not_stored(exc: Exception) -> str:
+    """Why the store refused, in words (a class name like NoKeyringError says nothing)."""
+    from keyring.errors import NoKeyringError
+
+    if isinstance(exc, NoKeyringError):
+        return "There is no credential store on this computer to remember it in."
+    reason = str(exc).strip().rstrip(".")
+    return f"The credential store did not save it: {reason or 'it gave no reason'}."
 
 
 def load_secret(account: str) -> str | None:

@@ -196,7 +196,7 @@ def test_three_devices_one_with_a_wrong_password(
     not_after = renewal.certificate().not_valid_after_utc
     assert f"it expires on {not_after:%Y-%m-%d}" in text and "Renew by" in text
     opened: list[object] = []
-    summary.open_path = opened.append
+    summary.open_path = lambda p: opened.append(p) or True  # the calendar program opened it
     summary.reminder.click()
     ics = renewal.path / "renew-reminder.ics"
     assert opened == [ics] and ics.read_text().startswith("BEGIN:VCALENDAR")
@@ -215,7 +215,10 @@ def test_an_untrusted_device_gets_nothing_and_a_missing_password_is_asked_for(
     sbc = page.sbc
     sbc.timing = FAST
     sbc.set_checked(device.key)
+    asked: list[str] = []
+    sbc.ask_password = lambda d: asked.append(d.key) and None  # the user cancels the question
     sbc.deploy_button.click()  # no password known yet
+    assert asked == [device.key]
     assert sbc.message.property("kind") == "error"
     assert f"No password for 127.0.0.1:{sim.port}" in sbc.message.text()
 

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QFont, QFontDatabase
-from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QVBoxLayout, QWidget, QWizardPage
+from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtGui import QFont, QFontDatabase, QKeyEvent
+from PySide6.QtWidgets import (
+    QAbstractButton,
+    QFrame,
+    QLabel,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+    QWizardPage,
+)
 
 from app import flow
 from app.errors import AccertError
@@ -77,6 +86,44 @@ class BasePage(QWizardPage):
         # Back on the next page is refused by marking this page a commit page (Qt's own way).
         self.setCommitPage(nxt != -1 and not flow.can_go_back(Page(nxt)))
         return True
+
+
+class EnterClicks(QObject):
+    """Enter in these fields presses `button` (a page's own default), not the wizard's Next."""
+
+    def __init__(self, button: QAbstractButton, *fields: QWidget) -> None:
+        super().__init__(button)
+        self.button = button
+        for f in fields:
+            f.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if (
+            event.type() == QEvent.Type.KeyPress
+            and isinstance(event, QKeyEvent)
+            and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+            and self.button.isVisible()
+            and self.button.isEnabled()
+        ):
+            self.button.click()
+            return True
+        return False
+
+
+def open_in_system(path: Path) -> bool:
+    """Open a file or folder with what the system uses for it; False if nothing could."""
+    from PySide6.QtCore import QUrl
+    from PySide6.QtGui import QDesktopServices
+
+    return bool(QDesktopServices.openUrl(QUrl.fromLocalFile(str(path))))
+
+
+def nothing_opened(path: Path) -> str:
+    what = "folder" if path.is_dir() else f"{path.suffix or 'such'} files"
+    return (
+        f"Nothing on this computer opened {path} (no program is set up for {what}): "
+        "open it yourself from Explorer."
+    )
 
 
 def mono_font() -> QFont:

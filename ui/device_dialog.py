@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QFormLayout,
     QHBoxLayout,
+    QLabel,
     QLineEdit,
     QListWidget,
     QListWidgetItem,
@@ -140,6 +141,41 @@ def device_from_fields(
     )
 
 
+REMEMBER_TEXT = "&Remember the password in the credential store"
+
+
+class PasswordDialog(QDialog):
+    """Deploying to a device whose password is not known: asked for there and then."""
+
+    def __init__(self, device: SavedDevice, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("device-password")
+        self.setWindowTitle("Device password")
+        layout = QVBoxLayout(self)
+        where = f"{device.name} ({device.host}:{device.port})" if device.name else device.key
+        intro = QLabel(f"The password of the {device.user} account on {where}:")
+        intro.setWordWrap(True)
+        layout.addWidget(intro)
+        self.password = QLineEdit()
+        self.password.setEchoMode(QLineEdit.EchoMode.Password)
+        layout.addWidget(self.password)
+        intro.setBuddy(self.password)
+        # Never ticked for the user: a password is stored only when they ask for it.
+        self.remember = QCheckBox(REMEMBER_TEXT)
+        layout.addWidget(self.remember)
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        ok = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
+        ok.setText("&Deploy")
+        ok.setEnabled(False)
+        self.password.textChanged.connect(lambda text: ok.setEnabled(bool(text)))
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        layout.addWidget(self.buttons)
+        self.password.setFocus()
+
+
 class DeviceDialog(QDialog):
     def __init__(
         self,
@@ -147,6 +183,7 @@ class DeviceDialog(QDialog):
         password: str,
         parent: QWidget | None = None,
         tasks: TaskRunner | None = None,
+        remembered: bool = False,
     ) -> None:
         super().__init__(parent)
         self.tasks = tasks
@@ -164,8 +201,9 @@ class DeviceDialog(QDialog):
         self.user = QLineEdit(d.user)
         self.password = QLineEdit(password)
         self.password.setEchoMode(QLineEdit.EchoMode.Password)
-        self.remember = QCheckBox("&Remember the password in the credential store")
-        self.remember.setChecked(bool(password))
+        self.remember = QCheckBox(REMEMBER_TEXT)
+        # Ticked only when the store already holds it: never stored without the user's tick.
+        self.remember.setChecked(remembered)
         self.contexts = QLineEdit(", ".join(str(c) for c in d.contexts))
         self.ports = QLineEdit(", ".join(str(p) for p in d.verify_ports))
         self.ports.setPlaceholderText("e.g. 443, 5061 (empty: the HTTPS port for context 0)")
@@ -191,7 +229,9 @@ class DeviceDialog(QDialog):
         self.read_button.clicked.connect(self.read_from_device)
         self.read_button.setEnabled(tasks is not None)
         contexts_row.addWidget(self.read_button)
-        form.addRow("TLS &context(s):", contexts_row)
+        contexts_label = QLabel("TLS &context(s):")  # a label made by addRow has no buddy
+        contexts_label.setBuddy(self.contexts)
+        form.addRow(contexts_label, contexts_row)
         self.context_list = QListWidget()
         self.context_list.setMaximumHeight(90)
         self.context_list.hide()
@@ -216,6 +256,9 @@ class DeviceDialog(QDialog):
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
+        # The first thing to fill in: a known device opens on its empty password.
+        first = self.address if not d.host else (self.password if not password else self.address)
+        first.setFocus()
 
     # --- the device's own list of contexts -----------------------------------------------
 
@@ -310,8 +353,9 @@ def ask_device(
     device: SavedDevice | None,
     password: str,
     tasks: TaskRunner | None = None,
+    remembered: bool = False,
 ) -> DeviceEntry | None:
     """The dialog, modal; with `tasks` its 'Read from the device' can list the contexts."""
-    dialog = DeviceDialog(device, password, parent, tasks)
+    dialog = DeviceDialog(device, password, parent, tasks, remembered)
     # Not deleted here: a context read still running calls back into it when it ends.
     return dialog.entry if dialog.exec() == QDialog.DialogCode.Accepted else None

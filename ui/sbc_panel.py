@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -50,7 +50,7 @@ if TYPE_CHECKING:  # requests and the deployment load when a device is deployed 
     from app.mediant.deploy import DeviceResult, DeviceTarget
     from app.mediant.fleet import DeviceProgress, FleetReport
 
-COLUMNS = ("Device", "Context", "Verify on", "Step", "Status", "Time")
+COLUMNS = ("Device", "Context", "Verify on", "Status", "Time", "Details")
 STATUS_COLOURS = {
     "done": "#1e7b34",
     "finished": "#1e7b34",
@@ -58,6 +58,22 @@ STATUS_COLOURS = {
     "skipped": "#8a6d00",
     "by hand": "#8a6d00",
 }
+FINAL = ("done", "failed", "skipped", "by hand", "")
+# The engine's step names (app.mediant.deploy) in the user's words, while they run.
+STEP_WORDS = {
+    "connecting": "checking its certificate",
+    "check": "connecting",
+    "identify": "reading what the device is",
+    "backup": "backing up its configuration (INI)",
+    "key": "uploading the key",
+    "certificate": "uploading the certificate",
+    "trusted-roots": "uploading the CA certificates",
+    "check-key": "checking the key matches",
+    "save": "saving to flash",
+    "reset": "restarting (graceful reset); calls drop meanwhile",
+    "verify": "checking the served certificate (TLS handshake)",
+}
+TICK_MS = 200  # the Time column of a step in progress counts up at this pace
 CHECK_PARALLEL = 16  # first-contact handshakes at once: 50 devices take seconds, not minutes
 
 
@@ -131,16 +147,25 @@ class SbcPanel(QWidget):
         self.results: dict[str, DeviceResult] = {}
         # The questions; tests replace them (a modal dialog would block them).
         self.ask_device: Callable[[SavedDevice | None, str], DeviceEntry | None] = (
-            lambda device, password: ask_device(self, device, password, self._tasks())
+            lambda device, password: ask_device(
+                self, device, password, self._tasks(), self._stored(device)
+            )
         )
         self.ask_trust: Callable[[Unknown], bool] = self._ask_trust
         # Many new devices at once: one list to compare and tick, not one question each.
         self.ask_trust_all: Callable[[list[Unknown]], list[Unknown]] = self._ask_trust_all
         self.confirm: Callable[[str], bool] = self._confirm
+        # A device without a known password: asked for here, not by sending the user to Edit.
+        self.ask_password: Callable[[SavedDevice], tuple[str, bool] | None] = self._ask_password
         self._bridge = _Bridge()
         self._bridge.progress.connect(self._on_progress)
         self._running = False
         self._labels: dict[str, str] = {}  # the engine's device label -> our device key
+        # Rows whose step is under way: device key -> (step, monotonic time the device began).
+        self._live: dict[str, tuple[str, float]] = {}
+        self._ticker = QTimer(self)
+        self._ticker.setInterval(TICK_MS)
+        self._ticker.timeout.connect(self._tick)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -173,6 +198,13 @@ class SbcPanel(QWidget):
         self.edit_button.clicked.connect(self.edit_selected)
         self.remove_button = QPushButton("Re&move")
         self.remove_button.clicked.connect(self.remove_selected)
+        self.retry_reset = QPushButton("Retry with &reset")
+        self.retry_reset.setToolTip(
+            "Deploy again to this device and restart it (graceful reset), so every listener "
+            "loads the new certificate; the device keeps the reset for next time"
+        )
+        self.retry_reset.clicked.connect(self.retry_with_reset)
+        self.retry_reset.hide()
         self.deploy_button = QPushButton("&Deploy")
         self.deploy_button.setDefault(False)
         self.deploy_button.setAutoDefault(False)
@@ -180,6 +212,7 @@ class SbcPanel(QWidget):
         for b in (self.add_button, self.edit_button, self.remove_button):
             row.addWidget(b)
         row.addStretch(1)
+        row.addWidget(self.retry_reset)
         row.addWidget(self.deploy_button)
         layout.addLayout(row)
         self.detail = QTextBrowser()
@@ -203,7 +236,7 @@ class SbcPanel(QWidget):
             self._add_row(d, checked=d.key in chosen)
         # Back and Next again: what this session's deployments did is still shown.
         for key, result in self.results.items():
-            self._set_row(key, result.step, _status(result), result.elapsed or None)
+            self._show_result(key, result)
         self.table.blockSignals(False)
         self._update_buttons()
 
@@ -263,6 +296,7 @@ class SbcPanel(QWidget):
             str(d.port) if 0 in d.contexts else "-"
         )
         values = (", ".join(str(c) for c in d.contexts), verify, "", "", "")
+        assert len(values) == len(COLUMNS) - 1
         for col, text in enumerate(values, start=1):
             self.table.setItem(r, col, QTableWidgetItem(text))
 
@@ -322,6 +356,16 @@ class SbcPanel(QWidget):
                         "warning", f"{exc.message}\nThe password is kept until accert closes."
                     )
 
+    @staticmethod
+    def _stored(device: SavedDevice | None) -> bool:
+        """Whether the credential store holds this device's password (the tick reflects it)."""
+        if device is None:
+            return False
+        try:
+            return load_device_password(device) is not None
+        except AccertError:
+            return False
+
     def _password(self, device: SavedDevice) -> str | None:
         if device.key in self.passwords:
             return self.passwords[device.key]
@@ -347,22 +391,44 @@ class SbcPanel(QWidget):
         if not devices:
             self.message.show_message("error", "Tick at least one device to deploy to.")
             return
-        missing = [d for d in devices if not self._password(d)]
-        if missing:
-            names = ", ".join(f"{d.host}:{d.port}" for d in missing)
-            self.message.show_message(
-                "error",
-                f"No password for {names}.\nSelect the device, click Edit… and enter the "
-                "password of its Administrator account.",
-            )
+        self.deploy_to(devices)
+
+    def retry_with_reset(self) -> None:
+        """The selected device served the old certificate: deploy to it again, with a reset."""
+        from dataclasses import replace
+
+        r = self._selected_row()
+        if r is None or self._running:
             return
+        device = replace(self._device(r), reset=True)
+        remember_device(device)  # it needs the reset: next year too
+        self._fill_row(r, device)
+        self.message.clear_message()
+        self.deploy_to([device])
+
+    def deploy_to(self, devices: list[SavedDevice]) -> None:
+        for d in devices:
+            if self._password(d):
+                continue
+            answer = self.ask_password(d)
+            if answer is None or not answer[0]:
+                self.message.show_message(
+                    "error",
+                    f"No password for {d.host}:{d.port}: nothing was deployed.\nDeploy again "
+                    f"and enter the password of its {d.user} account when asked.",
+                )
+                return
+            password, remember = answer
+            self._keep(DeviceEntry(d, password, remember))
+        for d in devices:  # this run's rows and details start afresh
+            self.results.pop(d.key, None)
         # The system store vouches for the others' certificates; these are compared with
         # their pins (a new device has none), so a changed one is asked about up front.
         pinned = [d for d in devices if not d.trust_system]
         self._set_running(True)
         if pinned:
             for d in pinned:
-                self._set_row(d.key, "connecting", "checking its certificate", None)
+                self._set_row(d.key, "connecting", "checking", 0.0)
             self._tasks().run(
                 "Checking the devices' certificates",
                 check_certificates,
@@ -379,9 +445,9 @@ class SbcPanel(QWidget):
         dropped: set[str] = set()
         for u in found:
             if u.error:
-                self._set_row(u.device.key, "connecting", "failed", None)
-                self.results.pop(u.device.key, None)
-                self._note_failure(u.device, f"{u.error}\nNothing was sent to this device.")
+                self._note_failure(
+                    u.device, f"{u.error}\nNothing was sent to this device.", step="connecting"
+                )
                 dropped.add(u.device.key)
         reachable = [u for u in found if not u.error]
         trusted = {u.device.key for u in self.ask_trust_all(reachable)} if reachable else set()
@@ -389,7 +455,6 @@ class SbcPanel(QWidget):
             if u.device.key in trusted:
                 accepted[u.device.key] = u.fingerprint
             else:
-                self._set_row(u.device.key, "trust", "skipped", None)
                 what = "Its certificate changed and was" if u.changed else "Its certificate was"
                 self._note_failure(u.device, f"{what} not trusted: nothing was sent to it.")
                 dropped.add(u.device.key)
@@ -435,7 +500,7 @@ class SbcPanel(QWidget):
         for d in devices:
             password = self._password(d) or ""
             targets.append(d.target(password, fingerprint=accepted.get(d.key)))
-            self._set_row(d.key, "waiting", "", None)
+            self._set_row(d.key, "waiting", "waiting", None, "waiting for its turn")
         self._labels = {t.label: d.key for t, d in zip(targets, devices, strict=True)}
         self._started = time.monotonic()
         self._tasks().run(
@@ -461,8 +526,13 @@ class SbcPanel(QWidget):
 
     def _on_progress(self, p: DeviceProgress) -> None:
         key = self._labels.get(p.label)
-        if key is not None:
+        if key is None:
+            return
+        if p.status == "running":
+            self._set_row(key, p.step, "running", p.elapsed)
+        elif p.status in ("failed", "finished"):
             self._set_row(key, p.step, p.status, p.elapsed)
+        # A step done or skipped: the row keeps counting until the next one starts.
 
     def _done(self, outcome: tuple[FleetReport, Path, Path]) -> None:
         report, _json_path, text_path = outcome
@@ -472,7 +542,7 @@ class SbcPanel(QWidget):
             if key is None:
                 continue
             self.results[key] = result
-            self._set_row(key, result.step, _status(result), result.elapsed)
+            self._show_result(key, result)
         good = sum(r.ok for r in report.results)
         total = len(report.results)
         by_hand = [r.label for r in report.results if r.needs_manual_steps]
@@ -505,17 +575,19 @@ class SbcPanel(QWidget):
         self._set_running(False)
         self.message.show_error(exc)
 
-    def _note_failure(self, device: SavedDevice, text: str) -> None:
+    def _note_failure(self, device: SavedDevice, text: str, step: str = "trust") -> None:
         from app.mediant.deploy import DeviceResult
 
-        self.results[device.key] = DeviceResult(
+        result = DeviceResult(
             label=device.name or f"{device.host}:{device.port}",
             host=device.host,
             port=device.port,
             ok=False,
-            step="trust",
+            step=step,
             message=text,
         )
+        self.results[device.key] = result
+        self._show_result(device.key, result)
 
     def _set_running(self, running: bool) -> None:
         self._running = running
@@ -526,29 +598,73 @@ class SbcPanel(QWidget):
     def running(self) -> bool:
         return self._running
 
-    def _set_row(self, key: str, step: str, status: str, elapsed: float | None) -> None:
+    def _set_row(
+        self, key: str, step: str, status: str, elapsed: float | None, details: str = ""
+    ) -> None:
+        """One row: its status word, the time (counting while a step runs) and what it does."""
         try:
             r = self.row_of(key)
         except KeyError:
             return
-        self._item(r, 3).setText(step)
-        status_item = self._item(r, 4)
+        status_item = self._item(r, 3)
         status_item.setText(status)
         colour = STATUS_COLOURS.get(status)
         status_item.setForeground(QBrush(QColor(colour)) if colour else QBrush())
-        self._item(r, 5).setText("" if elapsed is None else f"{elapsed:.1f} s")
+        self._item(r, 4).setText("" if elapsed is None else f"{elapsed:.1f} s")
+        if status not in FINAL and elapsed is not None:
+            self._live[key] = (step, time.monotonic() - elapsed)
+            if not self._ticker.isActive():
+                self._ticker.start()
+        else:
+            self._live.pop(key, None)
+        if not details and status not in FINAL:
+            details = STEP_WORDS.get(step, step)
+        details_item = self._item(r, 5)
+        details_item.setText(details)
+        details_item.setToolTip(details)
+        if r == self._selected_row():
+            self._show_detail()
+
+    def _show_result(self, key: str, result: DeviceResult) -> None:
+        self._set_row(key, result.step, _status(result), result.elapsed, _reason(result))
+
+    def _tick(self) -> None:
+        """A step under way (a verify retrying, a device restarting): its time counts up."""
+        if not self._live:
+            self._ticker.stop()
+            return
+        now = time.monotonic()
+        for key, (_step, since) in list(self._live.items()):
+            try:
+                r = self.row_of(key)
+            except KeyError:
+                self._live.pop(key, None)
+                continue
+            self._item(r, 4).setText(f"{now - since:.1f} s")
 
     def _show_detail(self) -> None:
+        """The pane says what happened to the selected device in its latest run, or nothing."""
         r = self._selected_row()
+        self.retry_reset.hide()
         if r is None:
+            self.detail.clear()
             return
         device = self._device(r)
         result = self.results.get(device.key)
         if result is None:
+            live = self._live.get(device.key)
+            if live is not None:
+                self.detail.setPlainText(
+                    f"{device.name or device.host}:{device.port}: "
+                    f"{STEP_WORDS.get(live[0], live[0])}…"
+                )
+                return
             self.detail.setPlainText(
                 f"{device.host}:{device.port}, user {device.user}: not deployed in this session."
             )
             return
+        if _wants_reset(result, device) and not self._running:
+            self.retry_reset.show()
         lines = [result.message]
         if result.hint:
             lines.append(result.hint)
@@ -584,6 +700,14 @@ class SbcPanel(QWidget):
         q = TrustQuestion(u.device.host, u.device.port, u.subject, u.fingerprint, u.changed)
         return ask_trust_dialog(self, q)
 
+    def _ask_password(self, device: SavedDevice) -> tuple[str, bool] | None:
+        from ui.device_dialog import PasswordDialog
+
+        dialog = PasswordDialog(device, self)
+        if dialog.exec() != PasswordDialog.DialogCode.Accepted:
+            return None
+        return dialog.password.text(), dialog.remember.isChecked()
+
     def _confirm(self, text: str) -> bool:
         answer = QMessageBox.question(
             self,
@@ -593,6 +717,31 @@ class SbcPanel(QWidget):
             QMessageBox.StandardButton.Cancel,
         )
         return answer == QMessageBox.StandardButton.Yes
+
+
+def _wants_reset(result: DeviceResult, device: SavedDevice) -> bool:
+    """Saved, but a listener still served the old certificate: a reset makes it load the new."""
+    return not result.ok and result.step == "verify" and not device.reset
+
+
+def _reason(result: DeviceResult) -> str:
+    """The row's one-line account of a finished device: the reason, not just the word."""
+    if result.ok:
+        served = ", ".join(str(v.port) for v in result.verifications if v.ok)
+        return f"serves the new certificate on {served}" if served else "deployed"
+    if result.needs_manual_steps:
+        return "no REST API in its firmware: select it for the steps"
+    first = result.message.strip().splitlines()[0] if result.message.strip() else ""
+    first = first.removeprefix(f"{result.label}: ")
+    at = STEP_WORDS.get(result.step, result.step)
+    text = f"{at}: {first}" if result.step not in ("trust", "done", "") else first
+    if _wants_reset_hint(result):
+        text += " (Retry with reset)"
+    return text
+
+
+def _wants_reset_hint(result: DeviceResult) -> bool:
+    return not result.ok and result.step == "verify" and "with reset" in result.hint
 
 
 def _status(result: DeviceResult) -> str:

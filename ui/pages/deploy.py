@@ -10,8 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QUrl
-from PySide6.QtGui import QDesktopServices, QGuiApplication
+from PySide6.QtCore import Signal
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -28,7 +28,7 @@ from app.errors import AccertError
 from app.flow import Page
 from app.material import DeployMaterial
 from app.workspace import Workspace
-from ui.base import BasePage, heading, note
+from ui.base import BasePage, heading, note, nothing_opened, open_in_system
 from ui.ovoc_panel import OvocPanel
 from ui.sbc_panel import SbcPanel
 
@@ -74,31 +74,36 @@ def _steps_html(steps: list[str]) -> str:
 class StepsView(QWidget):
     """A numbered list of steps with Copy and Open folder."""
 
-    def __init__(self) -> None:
+    failed = Signal(str)  # the folder could not be opened: the page says so
+
+    def __init__(self, copy_text: str, open_text: str) -> None:
         super().__init__()
         self.steps: list[str] = []
         self.folder: Path | None = None
+        self.open_path = open_in_system  # tests replace it (nothing opens offscreen)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         self.view = QTextBrowser()
         self.view.setOpenLinks(False)
         layout.addWidget(self.view, 1)
         row = QHBoxLayout()
-        self.copy = QPushButton("Cop&y steps")
+        self.copy = QPushButton(copy_text)
         self.copy.clicked.connect(
             lambda: QGuiApplication.clipboard().setText(
                 "\n".join(f"{n}. {s}" for n, s in enumerate(self.steps, 1))
             )
         )
-        self.open = QPushButton("Open the files' fol&der")
-        self.open.clicked.connect(
-            lambda: self.folder and QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.folder)))
-        )
+        self.open = QPushButton(open_text)
+        self.open.clicked.connect(self._open_folder)
         row.addWidget(self.copy)
         row.addWidget(self.open)
         row.addStretch(1)
         layout.addLayout(row)
         self.show_steps([], None)
+
+    def _open_folder(self) -> None:
+        if self.folder is not None and not self.open_path(self.folder):
+            self.failed.emit(nothing_opened(self.folder))
 
     def show_steps(self, steps: list[str], folder: Path | None) -> None:
         self.steps, self.folder = steps, folder
@@ -145,7 +150,8 @@ class DeployPage(BasePage):
         row.addStretch(1)
         row.addWidget(self.write_files)
         m.addLayout(row)
-        self.sbc_steps = StepsView()
+        # Each list its own letters: both are on the tab at once (Alt+Y/Alt+D, Alt+T/Alt+L).
+        self.sbc_steps = StepsView("Cop&y steps", "Open the files' fol&der")
         m.addWidget(self.sbc_steps, 1)
         m.addWidget(heading("OVOC with WinSCP and PuTTY"))
         row = QHBoxLayout()
@@ -154,15 +160,17 @@ class DeployPage(BasePage):
         row.addWidget(note("In the names of the OVOC version chosen on the OVOC tab."), 1)
         row.addWidget(self.prepare_ovoc)
         m.addLayout(row)
-        self.ovoc_steps = StepsView()
+        self.ovoc_steps = StepsView("Copy the OVOC s&teps", "Open the OVOC fi&les' folder")
         m.addWidget(self.ovoc_steps, 1)
-        self.tabs.addTab(manual, "&By hand")
+        self.tabs.addTab(manual, "By &hand")  # Alt+B is Back
         # What was and was not deployed, and what Next does: deploying is optional.
         self.status = note("")
         self.status.setObjectName("deploy-status")
         layout.addWidget(self.status)
         layout.addWidget(self.message)
         self.device_files: dict[str, Path] | None = None
+        for steps in (self.sbc_steps, self.ovoc_steps):
+            steps.failed.connect(lambda text: self.message.show_message("warning", text))
         for panel in (self.sbc, self.ovoc):
             panel.running_changed.connect(self._running_changed)
 

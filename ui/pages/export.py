@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QTimer, QUrl
-from PySide6.QtGui import QDesktopServices
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
@@ -31,7 +30,15 @@ from app.errors import AccertError, ExportError
 from app.export import NEEDS_KEY, NEEDS_PASSWORD, PRESETS, Artifact, ExportOptions, ExportResult
 from app.flow import Page
 from app.workspace import Stage
-from ui.base import BasePage, ShrinkingBody, note, scrolling
+from ui.base import (
+    BasePage,
+    EnterClicks,
+    ShrinkingBody,
+    note,
+    nothing_opened,
+    open_in_system,
+    scrolling,
+)
 from ui.feedback import Message
 from ui.tasks import Task
 
@@ -131,6 +138,8 @@ class ExportPage(BasePage):
         self.open_folder = QPushButton("&Open folder")
         self.open_folder.clicked.connect(self._open_folder)
         self.open_folder.setEnabled(False)
+        # Enter in the password fields exports (Next waits for the export anyway).
+        EnterClicks(self.export_button, self.pass1, self.pass2)
         action_row.addWidget(self.export_button)
         action_row.addWidget(self.open_folder)
         action_row.addStretch(1)
@@ -163,6 +172,7 @@ class ExportPage(BasePage):
         layout.addStretch(1)
         # A short window or 200 % text scrolls rather than squeezes.
         self.scroller = scrolling(self, body)
+        self.open_path = open_in_system  # tests replace it (nothing opens offscreen)
 
     def key_on_device(self) -> bool:
         ws = self.session.workspace
@@ -304,7 +314,9 @@ class ExportPage(BasePage):
         self.completeChanged.emit()
 
     def _open_folder(self) -> None:
-        QDesktopServices.openUrl(QUrl.fromLocalFile(self.folder.text()))
+        folder = Path(self.folder.text())
+        if not self.open_path(folder):
+            self.message.show_message("warning", nothing_opened(folder))
 
     def isComplete(self) -> bool:
         stage = self.session.stage

@@ -6,16 +6,15 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 from html import escape
+from pathlib import Path
 
-from PySide6.QtCore import QUrl
-from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QHBoxLayout, QPushButton, QTextBrowser, QVBoxLayout, QWidget
 
 from app.errors import AccertError
 from app.flow import Page
 from app.reminder import renew_by, write_reminder
 from app.workspace import Workspace
-from ui.base import BasePage
+from ui.base import BasePage, nothing_opened, open_in_system
 
 
 def summary_html(ws: Workspace) -> str:
@@ -97,10 +96,10 @@ def _backup(dev: dict[str, object]) -> str:
 
 
 def device_name(label: object) -> str:
-    """'SBC London' stays as it is; '10.0.0.5:443' becomes 'SBC 10.0.0.5:443'."""
+    """'SBC London' and 'Sim SBC' stay as they are; '10.0.0.5:443' becomes 'SBC 10.0.0.5:443'."""
     text = str(label)
-    first = text.split(" ", 1)[0].lower()
-    return text if first in ("sbc", "gateway", "mediant") else f"SBC {text}"
+    words = {w.strip("()[],:-").lower() for w in text.split()}
+    return text if words & {"sbc", "gateway", "mediant"} else f"SBC {text}"
 
 
 def _device_outcome(dev: dict[str, object], at: str) -> Outcome:
@@ -178,6 +177,7 @@ class SummaryPage(BasePage):
         row = QHBoxLayout()
         self.open_folder = QPushButton("Open the renewal &folder")
         self.open_folder.clicked.connect(lambda: self._open(self.session.require().path))
+        self.open_path = open_in_system  # tests replace it (nothing opens offscreen)
         self.open_log = QPushButton("Open the &log")
         self.open_log.clicked.connect(lambda: self._open(self.session.require().log_path))
         self.reminder = QPushButton("Add a renewal &reminder to your calendar")
@@ -188,7 +188,6 @@ class SummaryPage(BasePage):
         row.addWidget(self.reminder)
         layout.addLayout(row)
         layout.addWidget(self.message)
-        self.open_path = self._open  # tests replace it (nothing to open offscreen)
 
     def initializePage(self) -> None:
         ws = self.session.require()
@@ -205,11 +204,17 @@ class SummaryPage(BasePage):
         except (AccertError, ValueError) as exc:
             self.message.show_message("error", f"Could not write the reminder: {exc}")
             return
-        self.message.show_message(
-            "ok", f"Reminder saved as {path}; your calendar program opens it to add it."
-        )
-        self.open_path(path)
+        if self.open_path(path):
+            self.message.show_message(
+                "ok", f"Reminder saved as {path}; your calendar program opens it to add it."
+            )
+        else:
+            self.message.show_message(
+                "warning",
+                f"Reminder saved as {path}, but no calendar program opened it: import that file "
+                "into your calendar (in Outlook: File > Open & Export > Import/Export).",
+            )
 
-    @staticmethod
-    def _open(path: object) -> None:
-        QDesktopServices.openUrl(QUrl.fromLocalFile(str(path)))
+    def _open(self, path: Path) -> None:
+        if not self.open_path(path):
+            self.message.show_message("warning", nothing_opened(path))
