@@ -96,3 +96,26 @@ def forget(directory: str, eab_kid: str) -> None:
     for name in (KEY_FILE, INFO_FILE):
         (where / name).unlink(missing_ok=True)
     key_passphrase.forget(_passphrase_id(directory, eab_kid))
+
+
+# --- the EAB HMAC key, kept only in the credential store ------------------------------------
+
+
+def _hmac_account(directory: str, eab_kid: str) -> str:
+    return f"acme-eab-hmac:{account_id(directory, eab_kid)}"
+
+
+def remember_hmac(directory: str, eab_kid: str, hmac: str) -> bool:
+    """Keep the HMAC in the OS credential store (never a file); False when there is none."""
+    from app import passwords
+
+    if not (eab_kid and hmac and passwords.keyring_available()):
+        return False
+    passwords.store_secret(_hmac_account(directory, eab_kid), hmac)
+    return True
+
+
+def remembered_hmac(directory: str, eab_kid: str) -> str | None:
+    from app import passwords
+
+    return passwords.load_secret(_hmac_account(directory, eab_kid)) if eab_kid else None

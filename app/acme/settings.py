@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 from urllib.parse import urlsplit
@@ -73,3 +74,24 @@ def validate(s: AcmeSettings) -> None:
             f"(got {s.propagation_timeout:g}).",
             "The default, 300 s, suits most DNS providers.",
         )
+
+
+LAST_USED_FILE = "acme-last.json"
+
+
+def remember(settings: AcmeSettings) -> None:
+    """The wizard offers the last CA and DNS method again (no secret is in the settings)."""
+    from app.atomic import atomic_write_text
+    from app.paths import config_dir
+
+    atomic_write_text(config_dir() / LAST_USED_FILE, json.dumps(settings.to_dict(), indent=2))
+
+
+def last_used() -> AcmeSettings | None:
+    from app.paths import config_dir
+
+    try:
+        data = json.loads((config_dir() / LAST_USED_FILE).read_text("utf-8"))
+        return AcmeSettings.from_dict(data)
+    except (OSError, ValueError, TypeError, InputError):
+        return None  # nothing remembered, or from an older version: start from the presets

@@ -22,12 +22,14 @@ from PySide6.QtWidgets import (
     QWizard,
 )
 
+from app.acme.settings import AcmeSettings
 from app.ca_response import PasswordNeeded, Source
 from app.certinfo import CertInfo
 from app.errors import AccertError, InputError
 from app.flow import Page
 from app.response_check import ImportOutcome
-from ui.base import BasePage, mono_font
+from ui.acme_dialog import AcmeDialog
+from ui.base import BasePage, mono_font, note
 from ui.feedback import Message
 from ui.tasks import Task
 
@@ -83,7 +85,19 @@ class ResponsePage(BasePage):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.task: Task | None = None
+        self.acme_dialog: AcmeDialog | None = None
+        self.acme_imported = False  # the ACME order imported the chain already
         layout = QVBoxLayout(self)
+        acme_row = QHBoxLayout()
+        self.acme_button = QPushButton("Get it from the CA now (&ACME)…")
+        self.acme_button.setToolTip(
+            "Order the certificate for this CSR from an ACME CA (DigiCert, Sectigo, ZeroSSL, "
+            "Let's Encrypt or any ACME URL), prove the names by DNS, and import it here"
+        )
+        self.acme_button.clicked.connect(self.open_acme)
+        acme_row.addWidget(self.acme_button)
+        acme_row.addWidget(note("…or add the files the CA sent you:"), 1)
+        layout.addLayout(acme_row)
         layout.addWidget(DropZone(self))
 
         paste_row = QHBoxLayout()
@@ -155,6 +169,7 @@ class ResponsePage(BasePage):
     # --- adding sources -----------------------------------------------------------------------
 
     def initializePage(self) -> None:
+        self.acme_imported = False
         self.paste.clear()
         self.password.clear()
         self.pass_widget.hide()
@@ -200,6 +215,7 @@ class ResponsePage(BasePage):
         self.analyse()
 
     def clear_sources(self) -> None:
+        self.acme_imported = False
         self.session.sources.clear()
         self.pass_widget.hide()
         self._show_sources()
@@ -210,9 +226,29 @@ class ResponsePage(BasePage):
         self.added.setText("Added: " + ", ".join(names) if names else "No files added yet.")
         self.clear.setEnabled(bool(names))
 
+    # --- ACME: the CA answers directly ---------------------------------------------------------
+
+    def open_acme(self) -> None:
+        ws = self.session.require()
+        self.acme_dialog = AcmeDialog(ws, self.tasks, self.acme_issued, self)
+        self.acme_dialog.setWindowModality(Qt.WindowModality.WindowModal)
+        self.acme_dialog.open()
+
+    def acme_issued(self, outcome: ImportOutcome, settings: AcmeSettings) -> None:
+        """The order imported the chain with the import's own checks; show it as an import."""
+        self.session.sources.clear()
+        self._show_sources()
+        self.message.clear_message()
+        self._show_outcome(outcome)
+        self.acme_imported = True
+        host = settings.directory.split("/")[2] if "//" in settings.directory else ""
+        self.added.setText(f"Issued by the CA at {host} over ACME and imported.")
+        self.completeChanged.emit()
+
     # --- analysing ----------------------------------------------------------------------------
 
     def analyse(self, fetch_missing: bool = False) -> None:
+        self.acme_imported = False
         ws = self.session.require()
         password = self.password.text() if self.pass_widget.isVisible() else None
         sources = [
@@ -303,7 +339,7 @@ class ResponsePage(BasePage):
         return self.session.outcome is not None and self.session.outcome.acceptable
 
     def unsaved(self) -> str | None:
-        if self.isComplete():
+        if self.isComplete() and not self.acme_imported:
             return "The certificate you loaded is not imported yet (click Import to keep it)."
         return None
 
@@ -311,6 +347,10 @@ class ResponsePage(BasePage):
         ws = self.session.require()
         outcome = self.session.outcome
         assert outcome is not None
+        if self.acme_imported:  # already in the folder, checked and recorded by the order
+            self.session.outcome = None
+            self.acme_imported = False
+            return True
         try:
             ws.accept_response(outcome, list(self.session.sources))
         except AccertError as exc:
