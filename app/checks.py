@@ -12,6 +12,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from app.csr import sans_of
 from app.names import readable_name
+from app.peer_text import escape_peer
 
 EXPIRY_WARNING_DAYS = 30
 
@@ -20,7 +21,7 @@ def cn_of(cert: x509.Certificate) -> str:
     from cryptography.x509.oid import NameOID
 
     values = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
-    return str(values[0].value) if values else readable_name(cert.subject)
+    return escape_peer(values[0].value) if values else readable_name(cert.subject)
 
 
 def days_left(cert: x509.Certificate, now: dt.datetime | None = None) -> int:

@@ -27,6 +27,7 @@ from typing import Any
 
 from app import __version__
 from app.errors import AccertError
+from app.peer_text import escape_peer
 from app.redact import redact
 
 Handler = Callable[[argparse.Namespace], int]
@@ -87,7 +88,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 
 def _err(text: str) -> None:
-    print(text, file=sys.stderr)
+    # Messages quote peers (subjects, device answers): nothing in them reaches the terminal raw.
+    print(escape_peer(text, keep_newlines=True), file=sys.stderr)
 
 
 class _OnlyOne:
@@ -170,7 +172,7 @@ def _record_crash() -> Path:
 
     path = log_dir() / "crash.log"
     with open(path, "a", encoding="utf-8") as handle:
-        handle.write(redact(traceback.format_exc()) + "\n")
+        handle.write(escape_peer(redact(traceback.format_exc()), keep_newlines=True) + "\n")
     return path
 
 

@@ -13,6 +13,7 @@ from app.errors import ImportProblem
 from app.fingerprints import public_key_sha256
 from app.keys import PrivateKey, describe
 from app.names import is_ip, readable_name
+from app.peer_text import escape_peer
 from app.request import RequestSpec, require_valid
 
 
@@ -82,7 +83,8 @@ def sans_of(extensions: x509.Extensions) -> tuple[str, ...]:
         ext = extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     except x509.ExtensionNotFound:
         return ()
-    names: list[str] = [str(n) for n in ext.get_values_for_type(x509.DNSName)]
+    # Escaped: a SAN is the peer's text (a control character in it is shown, never acted on).
+    names: list[str] = [escape_peer(n) for n in ext.get_values_for_type(x509.DNSName)]
     names += [str(ip) for ip in ext.get_values_for_type(x509.IPAddress)]
     return tuple(names)
 

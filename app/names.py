@@ -11,6 +11,7 @@ from cryptography import x509
 from cryptography.x509.oid import NameOID
 
 from app.paths import resources_dir
+from app.peer_text import escape_peer
 
 _LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -117,4 +118,4 @@ def file_stem(common_name: str) -> str:
 def readable_name(name: x509.Name) -> str:
     """A distinguished name as engineers read it: "E=pki@example.com,CN=..." (RFC 4514 would
     print the e-mail attribute as its OID, 1.2.840.113549.1.9.1)."""
-    return name.rfc4514_string({NameOID.EMAIL_ADDRESS: "E"})
+    return escape_peer(name.rfc4514_string({NameOID.EMAIL_ADDRESS: "E"}))

@@ -26,6 +26,7 @@ from app.errors import ChainProblem, InputError, KeyMismatch, WorkspaceError
 from app.fingerprints import cert_sha256
 from app.names import file_stem
 from app.paths import workspaces_root
+from app.peer_text import escape_peer
 from app.redact import redact
 from app.request import KeyType, RequestSpec, Subject, require_valid
 
@@ -152,6 +153,18 @@ _SCALAR_FIELDS = {
     "renews",
     "renewed_by",
 }
+
+
+def _escaped(value: Any) -> Any:
+    """A log record with every string shown safely: log lines quote peers (device answers,
+    OVOC output), and a reader of the log must not get a terminal command from them."""
+    if isinstance(value, str):
+        return escape_peer(value, keep_newlines=True)
+    if isinstance(value, dict):
+        return {k: _escaped(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_escaped(v) for v in value]
+    return value
 
 
 def _now() -> str:
@@ -287,7 +300,7 @@ class Workspace:
 
     def log(self, event: str, **fields: Any) -> None:
         """Append one line to the renewal's log. Secrets are redacted; keys never logged."""
-        record = {"at": _now(), "event": event, **fields}
+        record = _escaped({"at": _now(), "event": event, **fields})
         append_line(self.log_path, redact(json.dumps(record, ensure_ascii=False, default=str)))
 
     def read_log(self) -> list[dict[str, Any]]:

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 
 from app.errors import AccertError, InputError
 from app.mediant.devices import SavedDevice, parse_host_port
+from app.peer_text import escape_peer
 from ui.base import note
 from ui.feedback import Message
 
@@ -49,7 +50,8 @@ class TrustQuestion:
 def trust_text(q: TrustQuestion) -> tuple[str, str]:
     """The question's title and words; a changed certificate gets the stronger ones."""
     where = f"{q.host}:{q.port}"
-    seen = f"Subject: {q.subject}\nSHA-256: {q.fingerprint}"
+    # The fingerprint first, on its own line; the subject is the peer's text, escaped.
+    seen = f"SHA-256: {q.fingerprint}\nSubject: {escape_peer(q.subject)}"
     compare = (
         "Compare the fingerprint with the one the device's web page shows (or ask its "
         "administrator)."
@@ -72,15 +74,14 @@ def trust_text(q: TrustQuestion) -> tuple[str, str]:
 
 def ask_trust_dialog(parent: QWidget, q: TrustQuestion) -> bool:
     title, text = trust_text(q)
-    box = QMessageBox.warning if q.changed else QMessageBox.question
-    answer = box(
-        parent,
-        title,
-        text,
-        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-        QMessageBox.StandardButton.No,
-    )
-    return answer == QMessageBox.StandardButton.Yes
+    box = QMessageBox(parent)
+    box.setIcon(QMessageBox.Icon.Warning if q.changed else QMessageBox.Icon.Question)
+    box.setWindowTitle(title)
+    box.setTextFormat(Qt.TextFormat.PlainText)  # a subject's "<b>" stays text
+    box.setText(text)
+    box.setStandardButtons(QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No)
+    box.setDefaultButton(QMessageBox.StandardButton.No)
+    return box.exec() == QMessageBox.StandardButton.Yes
 
 
 def read_contexts(target: DeviceTarget, timing: Timing | None) -> list[TlsContextRow]:

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 
 from app.errors import AccertError
 from app.paths import log_dir
+from app.peer_text import escape_peer
 from app.redact import redact
 
 CRASH_LOG = "wizard-errors.log"
@@ -63,7 +64,8 @@ def log_unexpected(exc: BaseException, details: str) -> str:
     path = log_dir() / CRASH_LOG
     stamp = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     with path.open("a", encoding="utf-8") as f:
-        f.write(f"--- {stamp} {type(exc).__name__}\n{redact(details)}\n")
+        f.write(f"--- {stamp} {type(exc).__name__}\n")
+        f.write(escape_peer(redact(details), keep_newlines=True) + "\n")
     return str(path)
 
 

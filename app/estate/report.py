@@ -12,6 +12,7 @@ from pathlib import Path
 from app.atomic import atomic_write
 from app.checks import EXPIRY_WARNING_DAYS
 from app.estate.scan import Match, ScanRow, Urgency
+from app.peer_text import escape_peer
 
 CSV_COLUMNS = (
     "urgency",
@@ -109,7 +110,7 @@ svg text{font:11px "Segoe UI",Arial,sans-serif}
 
 
 def _e(text: object) -> str:
-    return html.escape(str(text), quote=True)
+    return html.escape(escape_peer(text), quote=True)
 
 
 def timeline_svg(rows: Sequence[ScanRow], now: dt.datetime, *, width: int = 960) -> str:

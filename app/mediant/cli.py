@@ -24,6 +24,7 @@ from app.mediant.devices import (
 from app.mediant.fleet import DEFAULT_PARALLEL, DeviceProgress
 from app.mediant.verify import verify_served
 from app.passwords import from_env, read_password
+from app.peer_text import escape_peer
 
 
 def register(subparsers: Any) -> None:
@@ -314,7 +315,8 @@ def _ask_trust_on_first_contact(target: DeviceTarget) -> DeviceTarget:
         return target
     subject, fp = presented_certificate(target.host, target.port)
     print(f"{target.label} presents a certificate not trusted yet:", file=sys.stderr)
-    print(f"  subject  {subject}\n  SHA-256  {fp}", file=sys.stderr)
+    # The fingerprint first, on its own line; the subject is the peer's text, escaped.
+    print(f"  SHA-256  {fp}\n  subject  {escape_peer(subject)}", file=sys.stderr)
     print("Compare it with the device's web page or console.", file=sys.stderr)
     if input("Trust this certificate for this device? [y/N] ").strip().lower() not in ("y", "yes"):
         raise DeployError(f"{target.label} was not trusted.", "Nothing was sent to the device.")

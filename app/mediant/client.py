@@ -20,6 +20,7 @@ from app.errors import DeployError
 from app.mediant import pins
 from app.mediant.errors import DeviceAuthError, DeviceBusy, DeviceUntrusted, NoRestApi
 from app.names import readable_name
+from app.peer_text import escape_peer
 from app.redact import redact, register_secret
 from app.tls_probe import ProbeError, fetch_served_chain
 
@@ -384,8 +385,8 @@ def describe(response: requests.Response) -> str:
     except ValueError:
         data = None
     if isinstance(data, dict) and data.get("description"):
-        return redact(str(data["description"]))
+        return escape_peer(redact(str(data["description"])))
     text = response.text.strip()
     if "<" in text[:1]:
         text = re.sub(r"<[^>]+>", " ", text)
-    return redact(" ".join(text.split())[:200]) or f"HTTP {response.status_code}"
+    return escape_peer(redact(" ".join(text.split())[:200])) or f"HTTP {response.status_code}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from app.errors import DeployError
+from app.peer_text import escape_peer
 
 
 class DeviceUntrusted(DeployError):
@@ -18,7 +19,7 @@ class DeviceUntrusted(DeployError):
             else ("presents a certificate that is not trusted yet")
         )
         super().__init__(
-            f"{host}:{port} {what}: subject {subject}, SHA-256 {fingerprint}.",
+            f"{host}:{port} {what}: SHA-256 {fingerprint}, subject {escape_peer(subject)}.",
             "Compare the fingerprint with the device's web page (or console) and, if it is the "
             f"same, trust it: --fingerprint SHA256:{fingerprint}",
         )

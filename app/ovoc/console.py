@@ -15,6 +15,7 @@ import paramiko
 
 from app.errors import DeployError
 from app.ovoc.profile import OvocProfile
+from app.peer_text import escape_peer
 from app.redact import MASK, redact
 
 _ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[()][A-Za-z0-9]|\x1b[=>]")
@@ -57,7 +58,7 @@ class Console:
 
     @property
     def transcript(self) -> str:
-        return redact("".join(self._log) + self.pending)
+        return escape_peer(redact("".join(self._log) + self.pending), keep_newlines=True)
 
     def send(self, text: str, *, secret: bool = False) -> None:
         self._log.append(self.pending)
@@ -104,7 +105,7 @@ class Console:
 
     def _tail(self) -> str:
         text = redact(self.pending or self.last_seen).strip()
-        return text[-400:]
+        return escape_peer(text[-400:], keep_newlines=True)
 
     def _dropped(self, step: str) -> DeployError:
         return DeployError(
@@ -122,7 +123,8 @@ def _clean(text: str) -> str:
 def menu_entries(text: str, entry_pattern: str) -> list[tuple[str, str]]:
     """(key, label) of every numbered line of the last menu in `text`."""
     return [
-        (m.group(1), m.group(2).strip()) for m in re.finditer(entry_pattern, text, re.MULTILINE)
+        (m.group(1), escape_peer(m.group(2).strip()))
+        for m in re.finditer(entry_pattern, text, re.MULTILINE)
     ]
 
 
@@ -273,18 +275,18 @@ def _leave(console: Console, p: OvocProfile, state: str, timeout: float) -> None
 def _failure_lines(output: str, profile: OvocProfile) -> str:
     lines = [line.strip() for line in output.splitlines() if line.strip()]
     flagged = [line for line in lines if any(re.search(f.pattern, line) for f in profile.failures)]
-    return " / ".join(flagged or lines[-3:])
+    return escape_peer(" / ".join(flagged or lines[-3:]))
 
 
 def _last_words(text: str) -> str:
     lines = [line.strip() for line in text.splitlines() if line.strip()]
-    return redact(" / ".join(lines[-2:]))
+    return escape_peer(redact(" / ".join(lines[-2:])))
 
 
 def _menu_block(text: str, entry_pattern: str) -> str:
     lines = [line.rstrip() for line in text.splitlines()]
     keep = [line for line in lines if line.strip()]
-    return "\n".join(keep[-25:])
+    return escape_peer("\n".join(keep[-25:]), keep_newlines=True)
 
 
 def _plain(pattern: str) -> str:

@@ -1,0 +1,134 @@
+"""Finding 3 of issue 12: a peer's text cannot forge the trust prompt, the logs or a report.
+
+The attack: a device (or any TLS server) presents a certificate whose subject holds a new line
+and a fake `SHA-256 ...` line, ESC[8m (hides what follows on a terminal) and a right-to-left
+override. Every place that shows it must show those characters as escapes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+import sys
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from app import cli
+from app.estate.inventory import Target
+from app.estate.report import to_html
+from app.estate.scan import scan
+from app.peer_text import escape_peer
+from app.tls_probe import fetch_served_chain
+from tests.fakes.mediant_sim import MediantSim, SimContext
+from tests.fakes.tls_listeners import TlsListener
+from tests.helpers import requested
+
+FAKE_FP = ":".join(["AB"] * 32)
+# The forged line, then ESC[8m to hide the real fingerprint line, then an RLO.
+EVIL_CN = f"sbc1\n  SHA-256  {FAKE_FP}\x1b[8m\u202eevil\u0085"
+UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u200e\u200f]")
+
+
+def evil_certificate(cn: str = EVIL_CN) -> tuple[bytes, bytes]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn, _validate=False)])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=30))
+        .sign(key, hashes.SHA256())
+    )
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    return cert.public_bytes(serialization.Encoding.PEM), key_pem
+
+
+def test_escape_peer_shows_controls_and_keeps_ordinary_text() -> None:
+    assert escape_peer("Müller GmbH, Zürich 東京 ✓") == "Müller GmbH, Zürich 東京 ✓"
+    assert escape_peer("a\nb\x1b[8mc\u202ed\u200be\x00") == "a\\x0ab\\x1b[8mc\\u202ed\\u200be\\x00"
+    assert escape_peer("line1\nline2\r", keep_newlines=True) == "line1\nline2\\x0d"
+    assert escape_peer("\u2028\U000e0001") == "\\u2028\\U000e0001"
+
+
+def evil_device() -> MediantSim:
+    sim = MediantSim()
+    cert, key = evil_certificate()
+    sim.web = SimContext("default", key, cert)
+    return sim
+
+
+def test_cli_trust_prompt_cannot_be_forged(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with evil_device() as sim:
+        real_fp = fetch_served_chain("127.0.0.1", sim.port).leaf_sha256
+        monkeypatch.setenv("DEVICE_PW", sim.password)
+        tty = io.StringIO()
+        tty.isatty = lambda: True  # type: ignore[method-assign]
+        monkeypatch.setattr(sys, "stdin", tty)
+        monkeypatch.setattr("builtins.input", lambda prompt="": "n")
+        code = cli.main(["sbc-contexts", "--host", sim.host_port, "--password-env", "DEVICE_PW"])
+        err = capsys.readouterr().err
+    assert code == 1 and sim.calls == []
+    lines = err.splitlines()
+    assert lines[1] == f"  SHA-256  {real_fp}"  # first, on its own line
+    assert [line for line in lines if line.lstrip().startswith("SHA-256")] == [lines[1]]
+    assert not UNSAFE.search(err)
+    assert "\\x0a  SHA-256  AB:AB" in lines[2] and "\\x1b[8m\\u202eevil\\x85" in lines[2]
+
+
+def test_non_interactive_untrusted_message_is_escaped(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with evil_device() as sim:
+        real_fp = fetch_served_chain("127.0.0.1", sim.port).leaf_sha256
+        monkeypatch.setenv("DEVICE_PW", sim.password)
+        monkeypatch.setattr(sys, "stdin", io.StringIO())  # not a terminal
+        code = cli.main(["sbc-contexts", "--host", sim.host_port, "--password-env", "DEVICE_PW"])
+        err = capsys.readouterr().err
+    assert code == 1 and sim.calls == []
+    assert not UNSAFE.search(err)
+    first = err.splitlines()[0]
+    assert first.index(real_fp) < first.index("subject") and FAKE_FP not in err.split("subject")[0]
+
+
+def test_gui_trust_question_puts_the_fingerprint_first_and_escapes() -> None:
+    pytest.importorskip("PySide6")
+    from ui.device_dialog import TrustQuestion, trust_text
+
+    for changed in (False, True):
+        _, text = trust_text(TrustQuestion("sbc1", 443, EVIL_CN, "12:" * 31 + "12", changed))
+        block = text.split("\n\n")[1].splitlines()
+        assert block[0] == "SHA-256: " + "12:" * 31 + "12"
+        assert len(block) == 2 and block[1].startswith("Subject: sbc1\\x0a")
+        assert not UNSAFE.search(text)
+
+
+def test_logs_and_html_report_escape_what_a_server_presents(tmp_path: Path) -> None:
+    cert, key = evil_certificate()
+    with TlsListener(cert, key, tmp_path / "tls") as server:
+        rows = scan([Target("127.0.0.1", ports=(server.port,))], timeout=5)
+    (row,) = rows
+    assert row.reachable, row.error
+    assert "\\x1b[8m" in row.common_name
+    page = to_html(rows, now=dt.datetime.now(dt.UTC))
+    assert "\\x1b[8m\\u202eevil" in page and not UNSAFE.search(page)
+    ws = requested(tmp_path)
+    ws.log("device-answer", detail=EVIL_CN, items=[EVIL_CN])
+    raw = ws.log_path.read_text("utf-8")
+    assert not UNSAFE.search(raw) and "\\\\u202eevil" in raw
+    assert ws.read_log()[-1]["detail"] == escape_peer(EVIL_CN, keep_newlines=True)
