@@ -155,6 +155,10 @@ _SCALAR_FIELDS = {
 }
 
 
+def _has_key_block(data: bytes) -> bool:
+    return b"PRIVATE KEY-----" in data
+
+
 def _escaped(value: Any) -> Any:
     """A log record with every string shown safely: log lines quote peers (device answers,
     OVOC output), and a reader of the log must not get a terminal command from them."""
@@ -484,10 +488,20 @@ class Workspace:
             for cert in fetched:
                 parsed.add(cert, outcome.aia_url)
             outcome = analyse(parsed, self._public_key(), names)
+        if parsed.private_key is not None:
+            # Every renewal that can import has its key here (encrypted) or on the device, so
+            # a key sent with the response is never needed: it is dropped, never kept in clear.
+            note = (
+                "The response also holds a private key: it is not kept (this renewal uses its "
+                "own key), and the response files are kept without it."
+            )
+            outcome = replace(outcome, notes=(*outcome.notes, note))
         return outcome
 
     def accept_response(self, outcome: ImportOutcome, sources: list[ca_response.Source]) -> None:
         """Keep the response files as they came and the ordered chain; move on to export."""
+        from app import ca_response
+
         if not outcome.matches_key:
             raise KeyMismatch(outcome.problems[0], "")
         if outcome.problems or outcome.report is None:
@@ -495,14 +509,21 @@ class Workspace:
         report = outcome.report
         stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
         saved: list[str] = []
+        pem = serialization.Encoding.PEM
         for index, source in enumerate(sources, start=1):
             if source.password is not None or source.name.lower().endswith((".pfx", ".p12")):
                 continue  # a PFX holds a key: never copied into the folder in that form
             safe = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(source.name).name) or "pasted.txt"
+            data = source.data
+            held = ca_response.parse([source])
+            if held.private_key is not None or _has_key_block(data):
+                # Only the certificates are kept: the folder is often synced (OneDrive), and a
+                # key is stored encrypted or not at all.
+                data = b"".join(c.public_bytes(pem) for c in held.certificates)
+                safe = f"{Path(safe).stem}-certificates.pem"
             name = f"{RESPONSE_DIR}/{stamp}-{index}-{safe}"
-            atomic_write(self.path / name, source.data)
+            atomic_write(self.path / name, data)
             saved.append(name)
-        pem = serialization.Encoding.PEM
         atomic_write(self.path / CERT_FILE, report.leaf.public_bytes(pem))
         atomic_write(
             self.path / CHAIN_FILE, b"".join(c.public_bytes(pem) for c in report.chain[1:])

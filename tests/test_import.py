@@ -301,3 +301,52 @@ def test_not_yet_valid_is_warned(tmp_path: Path, test_ca: TestCA) -> None:
         [Source("l.crt", leaf.read_bytes()), Source("ca", test_ca.inter_pem + test_ca.root_pem)]
     )
     assert any("is not valid yet" in w for w in outcome.warnings)
+
+
+def _in_clear(folder: Path) -> list[Path]:
+    """Files under `folder` holding an unencrypted private key, in any form we can read."""
+    found = []
+    for path in folder.rglob("*"):
+        if not path.is_file():
+            continue
+        data = path.read_bytes()
+        if zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as z:
+                data = b"".join(z.read(n) for n in z.namelist())
+        if b"PRIVATE KEY-----" in data and b"ENCRYPTED PRIVATE KEY" not in data:
+            found.append(path)
+    return found
+
+
+@pytest.mark.parametrize("form", ["pem", "zip"])
+def test_a_key_sent_with_the_response_is_never_kept_in_clear(
+    form: str, tmp_path: Path, test_ca: TestCA, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 12, finding 2: a CA portal's bundle with the key in it (here the renewal's own key,
+    unencrypted). Only certificates are kept; the key is dropped with a message."""
+    from app import cli
+
+    ws, leaf_path = issued(tmp_path, test_ca)
+    key_pem = ws.private_key().private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.NoEncryption(),
+    )
+    bundle = leaf_path.read_bytes() + test_ca.inter_pem + key_pem + test_ca.root_pem
+    response = tmp_path / f"response.{form}"
+    if form == "zip":
+        with zipfile.ZipFile(response, "w") as z:
+            z.writestr("cert/star.crt", leaf_path.read_bytes())
+            z.writestr("cert/chain.pem", test_ca.inter_pem + test_ca.root_pem)
+            z.writestr("cert/star.key", key_pem)
+    else:
+        response.write_bytes(bundle)
+    assert cli.main(["import", str(ws.path), str(response)]) == 0
+    out = capsys.readouterr().out
+    assert "also holds a private key: it is not kept" in out
+    assert _in_clear(ws.path) == []
+    (kept,) = Workspace.open(ws.path).state.responses
+    certs = x509.load_pem_x509_certificates((ws.path / kept).read_bytes())
+    assert len(certs) == 3 and kept.endswith("-certificates.pem")
+    # The key in private.key is still the renewal's own, encrypted.
+    assert (ws.path / "private.key").read_bytes().startswith(b"-----BEGIN ENCRYPTED PRIVATE KEY")
