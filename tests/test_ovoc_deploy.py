@@ -409,3 +409,19 @@ def test_cli_manual_mode_writes_files_and_steps(
     assert "'Import Server Certificates from Certificate Authority (CA)'" in out
     assert "PKCS#12 file and JKS Keystore generated successfully" in out
     assert material.leaf_sha256 in out
+
+
+def test_an_explicit_host_key_the_server_does_not_match_is_refused_even_when_known(
+    ovoc, material
+) -> None:
+    """Issue 12, finding 6: --host-key is what decides, whatever known hosts holds."""
+    server = ovoc.start()
+    connect(ovoc.target(server)).close()  # known now
+    with pytest.raises(HostKeyPinMismatch, match="not the pinned"):
+        deploy_ovoc(
+            material,
+            _target(ovoc, server, host_key_pin="SHA256:" + "A" * 43),
+            ovoc.profile,
+            timeouts=FAST,
+        )
+    assert not ovoc.cert_dir.exists() or not any(ovoc.cert_dir.iterdir())

@@ -282,7 +282,10 @@ class DeviceDialog(QDialog):
             self.message.show_message("error", "Enter the password first.")
             return
         assert self.tasks is not None
-        target = device.target(self.password.text(), fingerprint=fingerprint)
+        # A fingerprint here is the user's answer to the trust question (new or changed).
+        target = device.target(
+            self.password.text(), fingerprint=fingerprint, replace_fingerprint=bool(fingerprint)
+        )
         self.read_button.setEnabled(False)
         self.message.show_message("info", f"Reading the TLS contexts of {target.label}…")
         self.tasks.run(

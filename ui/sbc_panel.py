@@ -499,7 +499,12 @@ class SbcPanel(QWidget):
         targets: list[DeviceTarget] = []
         for d in devices:
             password = self._password(d) or ""
-            targets.append(d.target(password, fingerprint=accepted.get(d.key)))
+            # An accepted fingerprint is the user's answer to the (changed) certificate question.
+            targets.append(
+                d.target(
+                    password, fingerprint=accepted.get(d.key), replace_fingerprint=d.key in accepted
+                )
+            )
             self._set_row(d.key, "waiting", "waiting", None, "waiting for its turn")
         self._labels = {t.label: d.key for t, d in zip(targets, devices, strict=True)}
         self._started = time.monotonic()

@@ -51,6 +51,12 @@ def register(subparsers: Any) -> None:
         "--fingerprint", metavar="SHA256:..", help="trust this device HTTPS certificate (pinned)"
     )
     p.add_argument(
+        "--replace-fingerprint",
+        action="store_true",
+        help="the device's certificate was replaced on purpose: the --fingerprint given replaces "
+        "the one trusted before (only if the device presents exactly that certificate)",
+    )
+    p.add_argument(
         "--trust-system", action="store_true", help="verify the device against the system store"
     )
     p.add_argument(
@@ -105,6 +111,12 @@ def register(subparsers: Any) -> None:
         "--fingerprint", metavar="SHA256:..", help="trust this device HTTPS certificate (pinned)"
     )
     c.add_argument(
+        "--replace-fingerprint",
+        action="store_true",
+        help="the device's certificate was replaced on purpose: the --fingerprint given replaces "
+        "the one trusted before (only if the device presents exactly that certificate)",
+    )
+    c.add_argument(
         "--trust-system", action="store_true", help="verify the device against the system store"
     )
     c.add_argument("--timeout", type=float, default=30.0, help="seconds per device call")
@@ -120,6 +132,12 @@ def register(subparsers: Any) -> None:
     xpw.add_argument("--password-file", metavar="FILE", type=Path, help="read it from this file")
     x.add_argument(
         "--fingerprint", metavar="SHA256:..", help="trust this device HTTPS certificate (pinned)"
+    )
+    x.add_argument(
+        "--replace-fingerprint",
+        action="store_true",
+        help="the device's certificate was replaced on purpose: the --fingerprint given replaces "
+        "the one trusted before (only if the device presents exactly that certificate)",
     )
     x.add_argument(
         "--trust-system", action="store_true", help="verify the device against the system store"
@@ -221,7 +239,12 @@ def cmd_deploy_sbc(args: argparse.Namespace) -> int:
         if args.save_password:
             store_device_password(d, password)
         targets.append(
-            d.target(password, fingerprint=args.fingerprint, trust_system=args.trust_system)
+            d.target(
+                password,
+                fingerprint=args.fingerprint,
+                trust_system=args.trust_system,
+                replace_fingerprint=args.replace_fingerprint,
+            )
         )
     if len(targets) == 1 and not args.devices:
         targets[0] = _ask_trust_on_first_contact(targets[0])
@@ -279,7 +302,10 @@ def cmd_device_csr(args: argparse.Namespace) -> int:
     else:
         ws = Workspace.create(spec, path)
     target = device.target(
-        _password_for(device, args), fingerprint=args.fingerprint, trust_system=args.trust_system
+        _password_for(device, args),
+        fingerprint=args.fingerprint,
+        trust_system=args.trust_system,
+        replace_fingerprint=args.replace_fingerprint,
     )
     target = _ask_trust_on_first_contact(target)
     summary, device_csr = adopt_csr_from_device(
@@ -329,7 +355,10 @@ def cmd_contexts(args: argparse.Namespace) -> int:
     host, port = parse_host_port(args.host)
     device = SavedDevice(host=host, port=port, user=args.user)
     target = device.target(
-        _password_for(device, args), fingerprint=args.fingerprint, trust_system=args.trust_system
+        _password_for(device, args),
+        fingerprint=args.fingerprint,
+        trust_system=args.trust_system,
+        replace_fingerprint=args.replace_fingerprint,
     )
     target = _ask_trust_on_first_contact(target)
     identity, rows = read_tls_contexts(target, timing=Timing(timeout=args.timeout))

@@ -18,7 +18,13 @@ from requests.auth import AuthBase, HTTPBasicAuth, HTTPDigestAuth
 
 from app.errors import DeployError
 from app.mediant import pins
-from app.mediant.errors import DeviceAuthError, DeviceBusy, DeviceUntrusted, NoRestApi
+from app.mediant.errors import (
+    DeviceAuthError,
+    DeviceBusy,
+    DeviceUntrusted,
+    NoRestApi,
+    PinMismatch,
+)
 from app.names import readable_name
 from app.peer_text import escape_peer
 from app.redact import redact, register_secret
@@ -134,6 +140,7 @@ class MediantClient:
         user: str,
         password: str,
         fingerprint: str | None = None,
+        replace_pin: bool = False,
         trust_system: bool = False,
         also_accept: tuple[str, ...] = (),
         timing: Timing | None = None,
@@ -144,6 +151,7 @@ class MediantClient:
         self.timing = timing or Timing()
         self.trust_system = trust_system
         self._explicit_pin = pins.normalize_fingerprint(fingerprint) if fingerprint else None
+        self._replace_pin = replace_pin
         # Certificates we may see after our own deployment (the new leaf on the web port).
         self._also_accept = {pins.normalize_fingerprint(f) for f in also_accept}
         self._pin: str | None = None
@@ -181,7 +189,17 @@ class MediantClient:
         if self.trust_system:
             session.mount("https://", _SystemTrustAdapter())
         else:
-            pin = self._pin or self._explicit_pin or pins.get_pin(self.host, self.port)
+            stored = pins.get_pin(self.host, self.port)
+            explicit = self._explicit_pin
+            if explicit and stored and explicit != stored and not self._replace_pin:
+                raise PinMismatch(
+                    f"{self.where}: the fingerprint given, {explicit}, is not the one trusted "
+                    f"before, {stored}. Nothing was sent.",
+                    "If the device's certificate was replaced on purpose, add "
+                    "--replace-fingerprint (the new pin is kept only if the device presents "
+                    "exactly that certificate); otherwise leave --fingerprint out.",
+                )
+            pin = self._pin or explicit or stored
             if pin is None:
                 subject, fp = self._served()
                 raise DeviceUntrusted(self.host, self.port, subject, fp, changed=False)
@@ -204,6 +222,14 @@ class MediantClient:
             pins.set_pin(self.host, self.port, fp)  # our own new certificate: pin it
             self._pin = fp
             return
+        if self._explicit_pin is not None and self._pin == self._explicit_pin:
+            # A pin the user gave that the peer does not match is refused, whatever is stored.
+            raise PinMismatch(
+                f"{self.where} presents SHA-256 {fp}, not the fingerprint given, "
+                f"{self._explicit_pin}. Nothing was sent.",
+                "Check that you connect to the right device and that the fingerprint was "
+                "copied whole.",
+            ) from exc
         raise DeviceUntrusted(self.host, self.port, subject, fp, changed=True) from exc
 
     # --- HTTP ---

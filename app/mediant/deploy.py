@@ -75,6 +75,8 @@ class DeviceTarget:
     platforms: tuple[tuple[int, str], ...] = ()  # (context, platform key): roots and rules
     add_platform_roots: bool = False  # add the platform's missing roots (else only report)
     fqdn: str = ""  # the SBC's SIP FQDN for the platform checks; default: host
+    # The user confirmed that `fingerprint` replaces a different stored pin (a new certificate).
+    replace_fingerprint: bool = False
 
     @property
     def label(self) -> str:
@@ -97,6 +99,7 @@ def client_for(
         user=target.user,
         password=target.password,
         fingerprint=target.fingerprint,
+        replace_pin=target.replace_fingerprint,
         trust_system=target.trust_system,
         also_accept=also_accept,
         timing=timing,

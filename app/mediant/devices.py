@@ -63,7 +63,12 @@ class SavedDevice:
         return f"mediant:{self.user}@{self.host.lower()}:{self.port}"
 
     def target(
-        self, password: str, *, fingerprint: str | None = None, trust_system: bool = False
+        self,
+        password: str,
+        *,
+        fingerprint: str | None = None,
+        trust_system: bool = False,
+        replace_fingerprint: bool = False,
     ) -> DeviceTarget:
         from app.mediant.deploy import DeviceTarget
 
@@ -81,6 +86,7 @@ class SavedDevice:
             platforms=self.platforms,
             add_platform_roots=self.add_platform_roots,
             fqdn=self.fqdn,
+            replace_fingerprint=replace_fingerprint,
         )
 
 

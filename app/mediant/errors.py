@@ -21,10 +21,15 @@ class DeviceUntrusted(DeployError):
         super().__init__(
             f"{host}:{port} {what}: SHA-256 {fingerprint}, subject {escape_peer(subject)}.",
             "Compare the fingerprint with the device's web page (or console) and, if it is the "
-            f"same, trust it: --fingerprint SHA256:{fingerprint}",
+            f"same, trust it: --fingerprint SHA256:{fingerprint}"
+            + (" --replace-fingerprint" if changed else ""),
         )
         self.host, self.port = host, port
         self.subject, self.fingerprint, self.changed = subject, fingerprint, changed
+
+
+class PinMismatch(DeployError):
+    """A fingerprint the user gave is not what decides: the device or the stored pin differs."""
 
 
 class DeviceBusy(DeployError):

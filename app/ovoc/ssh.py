@@ -156,6 +156,14 @@ def check_host_key(
     engineer confirmed the reinstalled server's fingerprint, so nothing is accepted blindly.
     """
     seen = fingerprint(key)
+    # A pin the engineer gives decides first: a server that does not match it is refused,
+    # even when its key is the one recorded.
+    if pin is not None and normalize_pin(pin) != seen:
+        raise HostKeyPinMismatch(
+            f"{host}:{port} presented host key {seen}, not the pinned {normalize_pin(pin)}. "
+            "Nothing was sent.",
+            "Check that you connect to the right server and that the fingerprint was copied whole.",
+        )
     known = recorded_key(host, port)
     if known is not None and known.asbytes() == key.asbytes():
         return
@@ -163,12 +171,6 @@ def check_host_key(
         raise HostKeyChanged(host, port, seen, fingerprint(known))
     if pin is None:
         raise HostKeyUnknown(host, port, key.get_name(), seen)
-    if normalize_pin(pin) != seen:
-        raise HostKeyPinMismatch(
-            f"{host}:{port} presented host key {seen}, not the pinned {normalize_pin(pin)}. "
-            "Nothing was sent.",
-            "Check that you connect to the right server and that the fingerprint was copied whole.",
-        )
     remember_host_key(host, port, key)
 
 
