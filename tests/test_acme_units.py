@@ -125,3 +125,35 @@ def test_account_passphrase_goes_to_the_credential_store(memory_keyring: object)
     assert loaded is not None and loaded[0].passphrase_source == "keyring"
     store = memory_keyring.store
     assert any(user.startswith("workspace-key:acme-account-") for _, user in store)
+
+
+def test_hook_gets_the_values_in_its_environment_too(tmp_path: Path) -> None:
+    """A PowerShell hook reads $env:ACCERT_VALUE: a value that begins with '-' is safe there."""
+    import sys
+
+    from app.acme.dns.hook import HookPublisher
+
+    out = tmp_path / "seen.txt"
+    script = tmp_path / "hook.py"
+    script.write_text(
+        "import os, sys\n"
+        f"open({str(out)!r}, 'a').write(' '.join(sys.argv[1:]) + '|' + "
+        "os.environ['ACCERT_ACTION'] + ' ' + os.environ['ACCERT_FQDN'] + ' ' + "
+        "os.environ['ACCERT_VALUE'] + '\\n')\n"
+    )
+    hook = HookPublisher(f"{sys.executable} {script}")
+    hook.present(RECORD)
+    hook.cleanup(RECORD)
+    assert out.read_text().splitlines() == [
+        "present _acme-challenge.example.com. -Ab_c|present _acme-challenge.example.com. -Ab_c",
+        "cleanup _acme-challenge.example.com. -Ab_c|cleanup _acme-challenge.example.com. -Ab_c",
+    ]
+
+
+def test_hook_that_is_missing_is_named(tmp_path: Path) -> None:
+    from app.acme.dns.hook import HookPublisher
+
+    missing = tmp_path / "nope.sh"
+    with pytest.raises(DnsError) as caught:
+        HookPublisher(str(missing)).present(RECORD)
+    assert caught.value.message == f"The DNS hook {missing} was not found."

@@ -1,4 +1,5 @@
-"""DNS hook: lego's exec convention, `CMD present FQDN. VALUE` and `CMD cleanup FQDN. VALUE`.
+"""DNS hook: lego's exec convention, `CMD present FQDN. VALUE` and `CMD cleanup FQDN. VALUE`,
+with ACCERT_ACTION, ACCERT_FQDN, ACCERT_VALUE (and ACCERT_IDENTIFIER) in its environment too.
 
 A .ps1 runs through Windows PowerShell, a .cmd/.bat through cmd /c, anything else directly.
 The command line is split like a shell's (Windows rules on Windows) and never run by a shell,
@@ -48,6 +49,18 @@ def argv(command: str, action: str, record: TxtRecord) -> list[str]:
     return [*head, *rest, action, record.fqdn, record.value]
 
 
+def hook_environment(action: str, record: TxtRecord) -> dict[str, str]:
+    """The same three values as environment variables (as certbot's CERTBOT_VALIDATION):
+    a VALUE may begin with '-', which PowerShell's -File would read as a parameter name."""
+    return {
+        **os.environ,
+        "ACCERT_ACTION": action,
+        "ACCERT_FQDN": record.fqdn,
+        "ACCERT_VALUE": record.value,
+        "ACCERT_IDENTIFIER": record.identifier,
+    }
+
+
 class HookPublisher:
     def __init__(self, command: str, timeout: float = HOOK_TIMEOUT) -> None:
         self.command = command
@@ -65,6 +78,7 @@ class HookPublisher:
         try:
             proc = subprocess.run(
                 args,
+                env=hook_environment(action, record),
                 stdin=subprocess.DEVNULL,
                 capture_output=True,
                 timeout=self.timeout,
