@@ -366,7 +366,10 @@ def _run(
         fresh = Workspace.open(ws.path)
         if not fresh.state.stage.at_least(Stage.ISSUED):
             raise WorkspaceError("The ACME order ended without a certificate.", "Run again.")
-        return f"certificate {fresh.state.leaf_sha256} issued and imported (checks passed)"
+        completed = _complete_chain(fresh, parent)
+        return (
+            f"certificate {fresh.state.leaf_sha256} issued and imported (checks passed){completed}"
+        )
 
     ok = step("request", "request", "new key and CSR", request)
     ok = ok and step("issue", "issue", "ACME order", issue)
@@ -394,7 +397,7 @@ def _run(
            failed=[k for k, s in record.steps.items() if not s.ok])  # fmt: skip
     failed = [s for s in record.steps.values() if not s.ok]
     if not failed:
-        message = f"Renewed: {ws.path} replaces {parent.path}."
+        message = f"{ws.path} replaces {parent.path}."
     elif record.done("issue"):
         message = (f"Renewed with {len(failed)} failure(s): the new certificate is ready in "
                    f"{ws.path}; see each failure.")  # fmt: skip
@@ -404,6 +407,34 @@ def _run(
         source, "renewed" if not failed else "failed", message, ws.path, parent.path, due,
         tuple(record.steps.values()), record.plan, started=record.started, finished=record.finished,
     )  # fmt: skip
+
+
+def _complete_chain(ws: Workspace, parent: Workspace) -> str:
+    """ACME CAs send the chain without its root (Let's Encrypt, pebble), and OVOC's import
+    needs the root. The root accepted for the predecessor completes the successor's chain when
+    it signed the chain's top; the result passes `accert import`'s checks again, or stays as
+    the CA sent it."""
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    from app.ca_response import Source
+
+    intermediates, root = ws.split_chain()
+    _, parent_root = parent.split_chain()
+    if root is not None or parent_root is None:
+        return ""
+    leaf = ws.certificate()
+    top = intermediates[-1] if intermediates else leaf
+    try:
+        top.verify_directly_issued_by(parent_root)
+    except (ValueError, TypeError, InvalidSignature):
+        return ""  # another root now: the chain stays as the CA sent it
+    pem = b"".join(c.public_bytes(Encoding.PEM) for c in (leaf, *intermediates, parent_root))
+    try:
+        ws.import_response([Source("chain-with-known-root.pem", pem)])
+    except AccertError:
+        return ""
+    return f"; chain completed with the root accepted for {parent.path.name}"
 
 
 def _default_issuer(ws: Workspace, settings: dict[str, Any], say: Say) -> None:

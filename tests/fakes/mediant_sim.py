@@ -149,6 +149,7 @@ class MediantSim:
         self.lock = threading.RLock()
         self.faults: list[Fault] = []
         self.calls: list[tuple[str, str]] = []  # (method, path) of every authenticated call
+        self.connections = 0  # every TCP connection accepted, REST and TLS-context ports alike
         self.csr_requests: list[dict[str, Any]] = []
         self.saves = 0
         self.resets = 0
@@ -284,6 +285,8 @@ class MediantSim:
                 conn, _ = sock.accept()
             except (TimeoutError, OSError):
                 continue
+            with self.lock:
+                self.connections += 1
             threading.Thread(target=self._serve_tls, args=(conn, index), daemon=True).start()
 
     def _serve_tls(self, conn: socket.socket, index: int) -> None:
@@ -485,6 +488,8 @@ class _Server(ThreadingHTTPServer):
 
     def get_request(self) -> tuple[socket.socket, Any]:
         conn, addr = self.socket.accept()
+        with self.sim.lock:
+            self.sim.connections += 1
         # The web server presents context 0's certificate as it was at the last start.
         sc = self.sim.ssl_context_for(self.sim.web)
         return sc.wrap_socket(conn, server_side=True, do_handshake_on_connect=False), addr

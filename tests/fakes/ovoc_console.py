@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import termios
@@ -274,6 +275,7 @@ class Sim:
 
     def start_https(self) -> None:
         state = Path(self.cfg["state_dir"])
+        self.stop_https(state)  # a restart: the services serving the old certificate stop
         proc = subprocess.Popen(
             [sys.executable, __file__, "--serve", sys.argv[1]],
             stdin=subprocess.DEVNULL,
@@ -282,6 +284,23 @@ class Sim:
             start_new_session=True,  # outlives the SSH session, like OVOC's services
         )
         (state / "https.pid").write_text(str(proc.pid))
+
+    @staticmethod
+    def stop_https(state: Path) -> None:
+        pid_file = state / "https.pid"
+        try:
+            pid = int(pid_file.read_text())
+            os.kill(pid, signal.SIGTERM)
+        except (OSError, ValueError):
+            return
+        for _ in range(40):  # its port is free again within 2 s
+            try:
+                os.kill(pid, 0)
+            except OSError:
+                return
+            if Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
+                return
+            time.sleep(0.05)
 
     def shell(self) -> None:
         out(f"Last login: {time.strftime('%a %b %d %H:%M:%S %Y')} from 127.0.0.1")
