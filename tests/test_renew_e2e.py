@@ -152,10 +152,12 @@ def test_renew_force_renews_every_device_and_not_due_touches_nothing(
     assert new_sha and new_sha != old
     assert successor.state.renews == str(estate.ws)
     assert Workspace.open(estate.ws).state.renewed_by == str(new)
-    assert successor.state.request.all_sans() == Workspace.open(estate.ws).state.request.all_sans()
-    assert (
-        successor.private_key().public_key() != Workspace.open(estate.ws).private_key().public_key()
-    )
+    previous = Workspace.open(estate.ws)
+    assert successor.state.request.all_sans() == previous.state.request.all_sans()
+    assert successor.state.request.key_type is previous.state.request.key_type
+    assert public_key_sha256(successor.private_key().public_key()) != public_key_sha256(
+        previous.private_key().public_key()
+    )  # a new key
     assert set(estate.serves().values()) == {new_sha}, out
     for sim in estate.sims:
         backups = list((new / "backups").glob(f"127.0.0.1_{sim.port}_*.ini"))
