@@ -14,7 +14,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ from app.tls_probe import fetch_served_chain
 from app.workspace import CSR_FILE, KEY_FILE, STATE_FILE, Stage, Workspace
 from tests.conftest import TEST_PASSPHRASE
 from tests.fakes.mediant_sim import MediantSim
+from tests.fakes.pebble import ChallTestSrv, Pebble, hook_command
 from tests.pki import TestCA
 
 REPO = Path(__file__).resolve().parent.parent
@@ -278,3 +279,104 @@ def test_killed_during_deployment(
         assert served == material.leaf_sha256
         record = Workspace.open(ws).state.deployments[-1]
         assert record["ok"] is True
+
+
+# --- accert renew: killed anywhere in the unattended cycle ---------------------------------------
+
+
+@pytest.fixture(scope="module")
+def renew_sim() -> Iterator[MediantSim]:
+    with MediantSim() as sim:
+        yield sim
+
+
+@pytest.fixture(scope="module")
+def renew_template(
+    tmp_path_factory: pytest.TempPathFactory,
+    pebble: Pebble,
+    challtestsrv: ChallTestSrv,
+    renew_sim: MediantSim,
+) -> Path:
+    """A renewal issued by pebble and deployed once to the simulated device."""
+    tmp = tmp_path_factory.mktemp("renew-crash")
+    env = dict(os.environ, ACCERT_HOME=str(tmp / "home"), ACCERT_PASSPHRASE=TEST_PASSPHRASE,
+               PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring",
+               SBC_PW=renew_sim.password)  # fmt: skip
+    ws = tmp / "renewals" / "star_crash_example_test"
+    for step in (
+        ("request", ws, "--cn", "*.crash.example.test", "--key", "ec256"),
+        ("acme", ws, "--directory", pebble.directory, "--ca-bundle", pebble.ca_bundle,
+         "--dns-hook", hook_command(challtestsrv), "--dns-resolver", challtestsrv.dns),
+        ("deploy-sbc", ws, "--host", renew_sim.host_port, "--user", renew_sim.user,
+         "--password-env", "SBC_PW", "--context", "1", "--fingerprint",
+         fetch_served_chain("127.0.0.1", renew_sim.port).leaf_sha256,
+         "--verify-port", str(renew_sim.context_port(1))),
+    ):  # fmt: skip
+        done = _run(_command(*step), env)
+        assert done.returncode == 0, done.stderr
+    return ws
+
+
+# In the order the run writes them, in the successor's folder unless said otherwise.
+RENEW_POINTS = ["start-up", "successor-folder", "renewal.json", "private.key", "request.csr",
+                "certificate.crt", "renew-run.json", "backups/*.ini"]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "point",
+    _points(RENEW_POINTS, ["successor-folder", "private.key", "certificate.crt", "backups/*.ini"]),
+)
+def test_killed_during_renew(
+    tmp_path: Path,
+    env: dict[str, str],
+    renew_template: Path,
+    renew_sim: MediantSim,
+    point: str,
+) -> None:
+    """Killed at any step of `accert renew`: the next scheduled run (not forced) finishes the
+    same successor: one new folder, the device serves its certificate, the lineage is whole."""
+    from app.mediant import pins
+    from app.workspace import default_path
+
+    renewals = tmp_path / "renewals"
+    ws = renewals / renew_template.name
+    env = dict(env, SBC_PW=renew_sim.password)
+    pins.set_pin(
+        "127.0.0.1", renew_sim.port, fetch_served_chain("127.0.0.1", renew_sim.port).leaf_sha256
+    )
+    old_sha = Workspace.open(renew_template).state.leaf_sha256
+    renew = _command("renew", ws, "--force", "--password-env", "SBC_PW")
+    for _attempt in range(3):
+        shutil.rmtree(renewals, ignore_errors=True)
+        shutil.copytree(renew_template.parent, renewals)
+        successor = default_path("*.crash.example.test", renewals)
+        if point == "start-up":
+            killed = _kill_after(renew, env, 0.15)
+        elif point == "successor-folder":
+            killed = _kill_once(renew, env, successor.exists)
+        else:
+            killed = _kill_when(renew, env, successor, point)
+        if killed:
+            break
+    else:
+        pytest.fail(f"renew always finished before {point} was seen")
+    # The renewal and whatever the killed run left still open.
+    Workspace.open(ws)
+    # The next daily run: no --force; an unfinished successor is resumed, whatever is due.
+    again = _run(_command("renew", ws, "--password-env", "SBC_PW"), env)
+    assert again.returncode == 0, again.stdout + again.stderr
+    if not Workspace.open(ws).state.renewed_by:
+        assert point == "start-up" and "is not due" in again.stdout  # nothing had started
+        assert not successor.exists()
+        again = _run(renew, env)
+        assert again.returncode == 0, again.stdout + again.stderr
+    folders = sorted(p.name for p in renewals.iterdir() if p.is_dir())
+    assert folders == sorted([ws.name, successor.name]), folders  # exactly one successor
+    new = Workspace.open(successor)
+    assert Workspace.open(ws).state.renewed_by == str(successor)
+    assert new.state.renews == str(ws)
+    assert new.state.leaf_sha256 not in ("", old_sha)
+    _assert_key_matches_csr(successor)
+    served = fetch_served_chain("127.0.0.1", renew_sim.context_port(1)).leaf_sha256
+    assert served == new.state.leaf_sha256
+    assert list((successor / "backups").glob("127.0.0.1_*.ini"))

@@ -22,6 +22,7 @@ class Head:
 
     workspace: Workspace
     pending: Path | None = None  # `renewed_by` names a folder not created yet (a kill)
+    previous: Workspace | None = None  # the renewal that names `workspace` as its successor
 
 
 def same_folder(a: str | Path, b: str | Path) -> bool:
@@ -53,13 +54,13 @@ def orphan_successor(ws: Workspace) -> Path | None:
 def newest(ws: Workspace) -> Head:
     """Follow `renewed_by` (and orphans) to the newest renewal of `ws`'s lineage."""
     seen = {ws.path.resolve()}
-    current = ws
+    current, previous = ws, None
     for _ in range(MAX_LINEAGE):
         nxt = Path(current.state.renewed_by) if current.state.renewed_by else None
         if nxt is None:
             nxt = orphan_successor(current)
             if nxt is None:
-                return Head(current)
+                return Head(current, previous=previous)
             current.set_lineage(renewed_by=str(nxt))  # repair the forward link
         if not (nxt / STATE_FILE).exists():
             return Head(current, pending=nxt)
@@ -69,7 +70,7 @@ def newest(ws: Workspace) -> Head:
                 f"Edit renewed_by in {current.path / STATE_FILE} so that it names the newer one.",
             )
         seen.add(nxt.resolve())
-        current = Workspace.open(nxt)
+        current, previous = Workspace.open(nxt), current
     raise WorkspaceError(f"The lineage of {ws.path} is longer than {MAX_LINEAGE}.", "")
 
 

@@ -156,17 +156,16 @@ class RunRecord:
 # --- deciding -----------------------------------------------------------------------------------
 
 
-def _unfinished_run(head: Workspace) -> RunRecord | None:
+def _unfinished_run(head: Workspace, previous: Workspace | None) -> RunRecord | None:
     """A successor whose run has not finished, or finished with a failure: to resume."""
-    if not head.state.renews:
+    if not head.state.renews and previous is None:
         return None
     record = RunRecord.load(head.path)
     if record is None:
         # Killed between making the folder and writing its record: start the record now.
-        parent = Workspace.open(Path(head.state.renews))
-        return RunRecord(
-            head.state.renews, _now(), "resumed after an interruption", plan_for(parent)
-        )
+        parent = Workspace.open(Path(head.state.renews)) if head.state.renews else previous
+        assert parent is not None
+        return RunRecord(str(parent.path), _now(), RESUMED, plan_for(parent))
     return None if record.ok else record
 
 
@@ -189,7 +188,7 @@ def renew(
     current = head.workspace
     if not same_folder(current.path, source):
         say(f"{source} was renewed; its newest renewal is {current.path}")
-    record = _unfinished_run(current)
+    record = _unfinished_run(current, head.previous)
     if record is not None:
         parent = Workspace.open(Path(record.renews))
         return _run(parent, current.path, record, options, issuer, say, started, source)
@@ -313,9 +312,7 @@ def _run(
     due: Due | None = None,
 ) -> RenewOutcome:
     if record is None:
-        record = RunRecord(
-            str(parent.path), started, "resumed after an interruption", plan_for(parent)
-        )
+        record = RunRecord(str(parent.path), started, RESUMED, plan_for(parent))
     if options.dry_run:
         return RenewOutcome(
             source, "dry-run",
