@@ -9,12 +9,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import IntEnum, StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from app.ca_response import Source
 from app.errors import WorkspaceError
 from app.request import Subject
-from app.response_check import ImportOutcome
 from app.workspace import Stage, Workspace, list_workspaces
+
+if TYPE_CHECKING:  # the importer loads when a CA response is opened, not with the wizard
+    from app.ca_response import Source
+    from app.response_check import ImportOutcome
 
 
 class Page(IntEnum):

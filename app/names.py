@@ -6,12 +6,13 @@ import functools
 import ipaddress
 import json
 import re
-
-from cryptography import x509
-from cryptography.x509.oid import NameOID
+from typing import TYPE_CHECKING
 
 from app.paths import resources_dir
 from app.peer_text import escape_peer
+
+if TYPE_CHECKING:  # cryptography loads only where a certificate is read (see app/workspace.py)
+    from cryptography import x509
 
 _LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -118,4 +119,6 @@ def file_stem(common_name: str) -> str:
 def readable_name(name: x509.Name) -> str:
     """A distinguished name as engineers read it: "E=pki@example.com,CN=..." (RFC 4514 would
     print the e-mail attribute as its OID, 1.2.840.113549.1.9.1)."""
+    from cryptography.x509.oid import NameOID
+
     return escape_peer(name.rfc4514_string({NameOID.EMAIL_ADDRESS: "E"}))

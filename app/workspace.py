@@ -17,23 +17,21 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cryptography import x509
-from cryptography.hazmat.primitives import serialization
-
-from app import csr, key_passphrase, keys
+from app import key_passphrase
 from app.atomic import append_line, atomic_write, atomic_write_text, restrict_to_owner
 from app.errors import ChainProblem, InputError, KeyMismatch, WorkspaceError
-from app.fingerprints import cert_sha256
 from app.names import file_stem
 from app.paths import workspaces_root
 from app.peer_text import escape_peer
 from app.redact import redact
 from app.request import KeyType, RequestSpec, Subject, require_valid
 
-# The importer, chain builder, exporter and deployment material load when a step needs them, so
-# `accert request` (and the wizard's first page) do not pay for PKCS#7/#12, ZIP and the rest.
+# cryptography and the engine load when a step needs them: listing renewals (the wizard's first
+# page, `accert list`) needs none of it, and `accert request` only the key and CSR part.
 if TYPE_CHECKING:
-    from app import ca_response
+    from cryptography import x509
+
+    from app import ca_response, csr, keys
     from app.export import ExportOptions, ExportResult
     from app.material import DeployMaterial
     from app.response_check import ImportOutcome
@@ -363,6 +361,8 @@ class Workspace:
         return (self.path / KEY_FILE).exists()
 
     def private_key(self) -> keys.PrivateKey:
+        from app import keys
+
         key_file = self.path / KEY_FILE
         if not key_file.exists():
             raise WorkspaceError(
@@ -371,6 +371,8 @@ class Workspace:
         return keys.load_at_rest(key_file.read_bytes(), self._passphrase_value(), str(key_file))
 
     def _store_key(self, key: keys.PrivateKey) -> None:
+        from app import keys
+
         if self.state.passphrase_source:
             passphrase = self._passphrase_value()
         else:
@@ -386,6 +388,8 @@ class Workspace:
 
     def generate(self, progress: Progress | None = None) -> csr.CsrSummary:
         """Make the key (once: an existing key is reused, never replaced) and the CSR."""
+        from app import csr, keys
+
         say = progress or (lambda _msg: None)
         if self.state.key_origin != "local":
             raise WorkspaceError("This renewal's key was not made here; no CSR can be made.", "")
@@ -417,6 +421,8 @@ class Workspace:
         The CA's answer is then checked against the CSR's public key, and deployments send
         only the certificate and chain.
         """
+        from app import csr
+
         if self.state.stage is not Stage.NEW or self.has_key():
             raise WorkspaceError(
                 "This renewal already has its own key and CSR.",
@@ -446,9 +452,13 @@ class Workspace:
         return path.read_bytes()
 
     def csr_summary(self) -> csr.CsrSummary:
+        from app import csr
+
         return csr.summarise(csr.load(self.csr_pem, str(self.path / CSR_FILE)))
 
     def _public_key(self) -> Any:
+        from app import csr
+
         if (self.path / CSR_FILE).exists():
             return csr.load(self.csr_pem, CSR_FILE).public_key()
         return self.private_key().public_key()
@@ -500,7 +510,10 @@ class Workspace:
 
     def accept_response(self, outcome: ImportOutcome, sources: list[ca_response.Source]) -> None:
         """Keep the response files as they came and the ordered chain; move on to export."""
+        from cryptography.hazmat.primitives import serialization
+
         from app import ca_response
+        from app.fingerprints import cert_sha256
 
         if not outcome.matches_key:
             raise KeyMismatch(outcome.problems[0], "")
@@ -557,6 +570,8 @@ class Workspace:
     # --- the certificate -------------------------------------------------------------------
 
     def certificate(self) -> x509.Certificate:
+        from cryptography import x509
+
         path = self.path / CERT_FILE
         if not path.exists():
             raise WorkspaceError(
@@ -565,6 +580,8 @@ class Workspace:
         return x509.load_pem_x509_certificate(path.read_bytes())
 
     def ca_certificates(self) -> list[x509.Certificate]:
+        from cryptography import x509
+
         path = self.path / CHAIN_FILE
         data = path.read_bytes() if path.exists() else b""
         return x509.load_pem_x509_certificates(data) if data.strip() else []
@@ -601,6 +618,10 @@ class Workspace:
 
     def deploy_material(self, *, with_key: bool = True) -> DeployMaterial:
         """What a deployment takes; without the key (no passphrase needed) for verifying."""
+        from cryptography.hazmat.primitives import serialization
+
+        from app import keys
+        from app.fingerprints import cert_sha256
         from app.material import DeployMaterial
 
         leaf = self.certificate()
@@ -625,7 +646,7 @@ class Workspace:
 
 def create_from_pfx(source: ca_response.Source, path: Path | None = None) -> Workspace:
     """A renewal done elsewhere: take the key and chain from its PFX, to re-export or deploy."""
-    from app import ca_response
+    from app import ca_response, csr
     from app import chain as chains
 
     parsed = ca_response.parse([source])

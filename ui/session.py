@@ -5,15 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from app.ca_response import Source
-from app.export import ExportResult
 from app.flow import StartChoice
-from app.response_check import ImportOutcome
-from app.workspace import Stage, Workspace
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # annotations only: the engine loads when a page needs it
+    from app.ca_response import Source
     from app.estate.inventory import Target
+    from app.export import ExportResult
     from app.mediant.devices import SavedDevice
+    from app.response_check import ImportOutcome
+    from app.workspace import Stage, Workspace
     from ui.key_origin import DeviceKey
 
 

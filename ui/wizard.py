@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import importlib
 import sys
 from pathlib import Path
 
@@ -14,27 +15,23 @@ from app.flow import Page
 from ui import look
 from ui.base import BasePage
 from ui.feedback import show_unexpected
-from ui.pages.csr import CsrPage
-from ui.pages.deploy import DeployPage
-from ui.pages.export import ExportPage
-from ui.pages.names import NamesPage
-from ui.pages.response import ResponsePage
-from ui.pages.start import StartPage
-from ui.pages.summary import SummaryPage
 from ui.session import Session
 from ui.tasks import Pool, TaskRunner
 
 TITLE = "accert — certificate renewal for AudioCodes"
 
-PAGE_CLASSES: tuple[type[BasePage], ...] = (
-    StartPage,
-    NamesPage,
-    CsrPage,
-    ResponsePage,
-    ExportPage,
-    DeployPage,
-    SummaryPage,
-)
+# Each page's module and class. A page is imported and built when the wizard first goes to it
+# (page_of), so the window paints its Start page without loading the other pages or what they
+# need (the key and CSR engine, the importer, the deployment panels, requests, paramiko).
+PAGES: dict[Page, tuple[str, str]] = {
+    Page.START: ("ui.pages.start", "StartPage"),
+    Page.NAMES: ("ui.pages.names", "NamesPage"),
+    Page.CSR: ("ui.pages.csr", "CsrPage"),
+    Page.RESPONSE: ("ui.pages.response", "ResponsePage"),
+    Page.EXPORT: ("ui.pages.export", "ExportPage"),
+    Page.DEPLOY: ("ui.pages.deploy", "DeployPage"),
+    Page.SUMMARY: ("ui.pages.summary", "SummaryPage"),
+}
 
 
 class RenewalWizard(QWizard):
@@ -62,10 +59,7 @@ class RenewalWizard(QWizard):
         self.setButtonText(QWizard.WizardButton.CancelButton, "Close")
         self.setButtonText(QWizard.WizardButton.CommitButton, "&Next >")
         self.pages: dict[Page, BasePage] = {}
-        for cls in PAGE_CLASSES:
-            page = cls()
-            self.setPage(int(cls.page_id), page)
-            self.pages[cls.page_id] = page
+        self.page_of(Page.START)
         self.setStartId(int(Page.START))
         # Alt+Right / Alt+Left as in a browser, besides Enter and the mnemonics.
         QShortcut(QKeySequence("Alt+Right"), self, activated=self._next_if_enabled)
@@ -74,7 +68,23 @@ class RenewalWizard(QWizard):
         self.setMinimumSize(look.scaled(640), look.scaled(520))
 
     def page_of(self, page: Page) -> BasePage:
+        """The page, built (and its module imported) the first time it is asked for."""
+        if page not in self.pages:
+            module_name, class_name = PAGES[page]
+            cls = getattr(importlib.import_module(module_name), class_name)
+            built: BasePage = cls()
+            self.setPage(int(page), built)
+            self.pages[page] = built
         return self.pages[page]
+
+    def validateCurrentPage(self) -> bool:
+        """QWizard asks this before Next; the page it goes to must exist by then."""
+        if not super().validateCurrentPage():
+            return False
+        nxt = self.nextId()
+        if nxt != -1:
+            self.page_of(Page(nxt))
+        return True
 
     def _next_if_enabled(self) -> None:
         button = self.button(QWizard.WizardButton.NextButton)

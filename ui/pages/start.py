@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QKeyEvent
@@ -23,11 +24,13 @@ from PySide6.QtWidgets import (
 )
 
 from app import flow
-from app.ca_response import PasswordNeeded, Source
 from app.errors import AccertError, ImportProblem, WorkspaceError
 from app.flow import Page, StartChoice
-from app.workspace import Workspace, create_from_pfx
+from app.workspace import Workspace
 from ui.base import BasePage, note
+
+if TYPE_CHECKING:
+    from app.ca_response import Source
 
 _PFX = (".pfx", ".p12")
 
@@ -41,6 +44,10 @@ def _when(iso: str) -> str:
 
 def open_existing(path: Path, password: str | None) -> tuple[Workspace, StartChoice, list[Source]]:
     """Runs in the pool: a PFX becomes a renewal; a CA response finds the renewal it fits."""
+    # The importer loads here, in the pool, when a file is opened: not before the first paint.
+    from app.ca_response import Source
+    from app.workspace import create_from_pfx
+
     source = Source(path.name, path.read_bytes(), password)
     if path.suffix.lower() in _PFX:
         return create_from_pfx(source), StartChoice.PFX, []
@@ -324,6 +331,8 @@ class StartPage(BasePage):
         self.wizard().next()
 
     def show_error(self, exc: AccertError) -> None:
+        from app.ca_response import PasswordNeeded
+
         if isinstance(exc, PasswordNeeded):
             self.password.show()
             self.password.setFocus()
