@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -18,6 +17,8 @@ def restrict_to_owner(path: Path) -> None:
         user = os.environ.get("USERNAME", "")
         domain = os.environ.get("USERDOMAIN", "")
         if user:
+            import subprocess  # here only: a process start is not needed elsewhere
+
             # icacls: drop inherited ACEs, grant only the current user (DOMAIN\\user, so a domain
             # account with a local namesake gets the right one). No secret on this line; no
             # console window flashes up from the windowed wizard.

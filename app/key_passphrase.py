@@ -7,7 +7,6 @@ Without a working store (headless Linux, CI) it comes from ACCERT_PASSPHRASE or 
 from __future__ import annotations
 
 import os
-import secrets
 
 from app import passwords
 from app.errors import PassphraseError
@@ -40,6 +39,8 @@ def _from_env() -> str | None:
 def new(workspace_id: str) -> tuple[str, str]:
     """A passphrase for a new key, and where it is kept ('keyring' or 'user')."""
     if passwords.keyring_available():
+        import secrets
+
         value = secrets.token_urlsafe(32)
         passwords.store_secret(_account(workspace_id), value)
         return value, KEYRING

@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from enum import StrEnum
@@ -239,6 +238,8 @@ class Workspace:
             raise WorkspaceError(f"{path} is not empty.", "Choose a new or empty folder.")
         path.mkdir(parents=True, exist_ok=True)
         restrict_to_owner(path)
+        import uuid
+
         now = _now()
         state = RenewalState(
             id=uuid.uuid4().hex, created=now, updated=now, stage=Stage.NEW, request=spec

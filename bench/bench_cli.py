@@ -65,6 +65,9 @@ def main() -> None:
         env = dict(os.environ, ACCERT_HOME=str(Path(tmp) / "home"),
                    ACCERT_PASSPHRASE="benchmark passphrase",
                    PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring")  # fmt: skip
+        # Bytecode caching on, as in an installed accert (pip and PyInstaller ship .pyc files):
+        # otherwise every run would compile our sources again.
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
         accert = accert_command()
         # One run each first, so both sides start with warm caches (.pyc, the OpenSSL config).
         run([*accert, "--version"], env)

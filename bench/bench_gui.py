@@ -156,6 +156,9 @@ def main() -> int:
             ACCERT_HOME=str(Path(tmp) / "home"),
             ACCERT_PASSPHRASE="bench-passphrase-long-enough",
         )
+        # Bytecode caching on, as in an installed accert (pip and PyInstaller ship .pyc files,
+        # and so does PySide6 itself): otherwise every start would compile our sources again.
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
         os.environ.update(env)
         cold_start(BARE, env)  # warm the disk cache for both sides alike
         cold_start(OURS, env)

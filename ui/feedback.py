@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import platform
 import sys
 import traceback
 from pathlib import Path
@@ -70,6 +69,7 @@ def log_unexpected(exc: BaseException, details: str) -> str:
 
 
 def describe(exc: BaseException, details: str) -> str:
+    import platform  # here: only a crash report needs it, not the start-up
     from importlib.metadata import PackageNotFoundError, version
 
     try:
