@@ -2,9 +2,9 @@
 
 Each server is a real TLS listener on 127.0.0.1 serving its own certificate (leaf and
 intermediate) and waiting --delay before its handshake, as a device across a WAN does.
-Prints the wall times and the 200/1 ratio (with 32 workers the floor is 200/32, i.e. 7 rounds
-of the delay; the target is close to it). A command, not a test:
-    .venv/bin/python bench/bench_scan.py [--targets 200] [--workers 32] [--delay 0.1]
+Prints the wall times and the 200/1 ratio (with the default 64 workers the floor is 200/64,
+i.e. 4 rounds of the delay; the target is at most 5). A command, not a test:
+    .venv/bin/python bench/bench_scan.py [--targets 200] [--workers 64] [--delay 0.1]
 """
 
 from __future__ import annotations
