@@ -87,6 +87,14 @@ def load_platform(name: str) -> Platform:
     return _load(key)
 
 
+def short_name(key: str) -> str:
+    """ "teams" -> "Teams", for lists and tables; an unknown key is shown as it is."""
+    try:
+        return load_platform(key).short
+    except AccertError:
+        return key
+
+
 def all_platforms() -> tuple[Platform, ...]:
     return tuple(_load(n) for n in platform_names())
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
+    QComboBox,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
@@ -120,6 +121,11 @@ def device_from_fields(
     verify_ports: str,
     reset: bool,
     trust_system: bool = False,
+    *,
+    platform: str = "",
+    platform_contexts: str = "",
+    add_platform_roots: bool = False,
+    fqdn: str = "",
 ) -> SavedDevice:
     """The device the fields describe, or InputError naming the field to fix."""
     address = address.strip()
@@ -130,6 +136,28 @@ def device_from_fields(
         raise InputError("Enter the user name of an Administrator account on the device.", "")
     ctx = _numbers(contexts, "TLS context", 0, 99) or (0,)
     ports = _numbers(verify_ports, "Port to verify", 1, 65535)
+    platforms: tuple[tuple[int, str], ...] = ()
+    if platform:
+        on = _numbers(platform_contexts, "Platform context", 0, 99) or tuple(
+            c
+            for c in ctx
+            if c != 0  # the SIP contexts; 0 is the web server's
+        )
+        stray = [c for c in on if c not in ctx]
+        if not on or stray:
+            raise InputError(
+                "Name the TLS context(s) of the platform's SIP interface among the device's "
+                f"contexts ({', '.join(map(str, ctx))}).",
+                "",
+            )
+        platforms = tuple((c, platform) for c in on)
+    fqdn = fqdn.strip().rstrip(".").lower()
+    if fqdn:
+        from app.names import dns_name_error
+
+        problem = dns_name_error(fqdn)
+        if problem:
+            raise InputError(f"SIP FQDN: {problem}", "")
     return SavedDevice(
         host=host,
         port=port,
@@ -139,6 +167,9 @@ def device_from_fields(
         reset=reset,
         name=name.strip(),
         trust_system=trust_system,
+        platforms=platforms,
+        add_platform_roots=add_platform_roots and bool(platforms),
+        fqdn=fqdn,
     )
 
 
@@ -241,6 +272,7 @@ class DeviceDialog(QDialog):
         form.addRow("&Verify on ports:", self.ports)
         form.addRow("", self.reset)
         form.addRow("", self.trust_system)
+        self._platform_rows(form, d)
         layout.addLayout(form)
         layout.addWidget(
             note(
@@ -260,6 +292,39 @@ class DeviceDialog(QDialog):
         # The first thing to fill in: a known device opens on its empty password.
         first = self.address if not d.host else (self.password if not password else self.address)
         first.setFocus()
+
+    def _platform_rows(self, form: QFormLayout, d: SavedDevice) -> None:
+        """Which calling platform (Teams...) is behind which context: its roots and rules."""
+        from app.platforms import all_platforms
+
+        self.platform = QComboBox()
+        self.platform.addItem("None", "")
+        for p in all_platforms():
+            self.platform.addItem(p.title, p.key)
+        first = d.platforms[0][1] if d.platforms else ""
+        self.platform.setCurrentIndex(max(self.platform.findData(first), 0))
+        self.platform_contexts = QLineEdit(", ".join(str(c) for c, _ in d.platforms))
+        self.platform_contexts.setPlaceholderText("context(s); empty: all but 0")
+        row = QHBoxLayout()
+        row.addWidget(self.platform, 2)
+        row.addWidget(self.platform_contexts, 1)
+        form.addRow("Calling p&latform:", row)
+        self.add_roots = QCheckBox("A&dd the platform's missing trusted roots when deploying")
+        self.add_roots.setToolTip(
+            "Otherwise the deployment only checks them and says e.g. 'Teams roots 5/7'"
+        )
+        self.add_roots.setChecked(d.add_platform_roots)
+        form.addRow("", self.add_roots)
+        self.fqdn = QLineEdit(d.fqdn)
+        self.fqdn.setPlaceholderText("the SBC's name for the platform, if not its address")
+        form.addRow("SIP &FQDN:", self.fqdn)
+        self.platform.currentIndexChanged.connect(lambda *_: self._platform_changed())
+        self._platform_changed()
+
+    def _platform_changed(self) -> None:
+        chosen = bool(self.platform.currentData())
+        for widget in (self.platform_contexts, self.add_roots, self.fqdn):
+            widget.setEnabled(chosen)
 
     # --- the device's own list of contexts -----------------------------------------------
 
@@ -344,6 +409,10 @@ class DeviceDialog(QDialog):
                 self.ports.text(),
                 self.reset.isChecked(),
                 self.trust_system.isChecked(),
+                platform=str(self.platform.currentData() or ""),
+                platform_contexts=self.platform_contexts.text(),
+                add_platform_roots=self.add_roots.isChecked(),
+                fqdn=self.fqdn.text(),
             )
         except AccertError as exc:
             self.message.show_error(exc)

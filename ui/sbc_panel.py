@@ -39,6 +39,7 @@ from app.mediant.devices import (
     remember_device,
     store_device_password,
 )
+from app.platforms import short_name
 from app.workspace import Workspace
 from ui.base import note
 from ui.device_dialog import DeviceEntry, TrustQuestion, ask_device, ask_trust_dialog
@@ -295,7 +296,7 @@ class SbcPanel(QWidget):
         verify = ", ".join(str(p) for p in d.verify_ports) or (
             str(d.port) if 0 in d.contexts else "-"
         )
-        values = (", ".join(str(c) for c in d.contexts), verify, "", "", "")
+        values = (contexts_text(d), verify, "", "", "")
         assert len(values) == len(COLUMNS) - 1
         for col, text in enumerate(values, start=1):
             self.table.setItem(r, col, QTableWidgetItem(text))
@@ -474,9 +475,13 @@ class SbcPanel(QWidget):
             ports = ", ".join(str(p) for p in d.verify_ports) or (
                 str(d.port) if 0 in d.contexts else "none"
             )
-            contexts = ", ".join(str(c) for c in d.contexts)
+            contexts = contexts_text(d)
+            how = "checked and completed" if d.add_platform_roots else "checked"
+            roots = "".join(
+                f", {short_name(p)} roots {how}" for p in dict.fromkeys(p for _, p in d.platforms)
+            )
             lines.append(
-                f"• {d.name or d.host}:{d.port}: TLS context {contexts}, verify on {ports}"
+                f"• {d.name or d.host}:{d.port}: TLS context {contexts}{roots}, verify on {ports}"
                 + (", then a graceful reset (calls drop while it restarts)" if d.reset else "")
             )
         what = (
@@ -548,6 +553,7 @@ class SbcPanel(QWidget):
                 continue
             self.results[key] = result
             self._show_result(key, result)
+            self._show_roots(key, result)
         good = sum(r.ok for r in report.results)
         total = len(report.results)
         by_hand = [r.label for r in report.results if r.needs_manual_steps]
@@ -647,6 +653,24 @@ class SbcPanel(QWidget):
                 continue
             self._item(r, 4).setText(f"{now - since:.1f} s")
 
+    def _show_roots(self, key: str, result: DeviceResult) -> None:
+        """The Context cell says what the trusted-roots step found: "1 · Teams roots 7/7"."""
+        if not result.roots:
+            return
+        try:
+            r = self.row_of(key)
+        except KeyError:
+            return
+        item = self._item(r, 1)
+        by_context = {s.context: s.text for s in result.roots}
+        contexts = self._device(r).contexts
+        item.setText(
+            ", ".join(f"{c} · {by_context[c]}" if c in by_context else str(c) for c in contexts)
+        )
+        item.setToolTip("\n".join(s.line() for s in result.roots))
+        if not all(s.complete for s in result.roots):
+            item.setForeground(QBrush(QColor(STATUS_COLOURS["failed"])))
+
     def _show_detail(self) -> None:
         """The pane says what happened to the selected device in its latest run, or nothing."""
         r = self._selected_row()
@@ -675,6 +699,7 @@ class SbcPanel(QWidget):
             lines.append(result.hint)
         if result.backup_path:
             lines.append(f"Backup of its configuration: {result.backup_path}")
+        lines += [s.line() for s in result.roots]
         lines += [f"Warning: {w}" for w in result.warnings]
         if result.error_kind == "DeviceUntrusted" and device.trust_system:
             lines.append(
@@ -747,6 +772,13 @@ def _reason(result: DeviceResult) -> str:
 
 def _wants_reset_hint(result: DeviceResult) -> bool:
     return not result.ok and result.step == "verify" and "with reset" in result.hint
+
+
+def contexts_text(d: SavedDevice) -> str:
+    """ "0, 1 (teams)": each context with the platform behind it, if any."""
+    return ", ".join(
+        f"{c} ({short_name(d.platform_of(c))})" if d.platform_of(c) else str(c) for c in d.contexts
+    )
 
 
 def _status(result: DeviceResult) -> str:

@@ -92,6 +92,10 @@ def target_settings(target: DeviceTarget) -> dict[str, object]:
         "reset": target.reset,
         "trust_system": target.trust_system,
         "name": target.name,
+        # The calling platform per context: its roots are checked again at the next renewal.
+        "platforms": {str(c): p for c, p in target.platforms},
+        "add_platform_roots": target.add_platform_roots,
+        "fqdn": target.fqdn,
     }
 
 
@@ -160,6 +164,7 @@ def deploy_to_devices(
                     "contexts": list(r.contexts),
                     "manual": r.needs_manual_steps,
                     "settings": target_settings(by_label[r.label]),
+                    "roots": [status.text for status in r.roots],  # "Teams roots 7/7"
                 }
                 for r in report.results
             ],

@@ -102,6 +102,12 @@ def device_name(label: object) -> str:
     return text if words & {"sbc", "gateway", "mediant"} else f"SBC {text}"
 
 
+def _roots(dev: dict[str, object]) -> list[str]:
+    """ "Teams roots 7/7" per context with a platform (app.mediant.trust.RootsStatus.text)."""
+    roots = dev.get("roots")
+    return [str(r) for r in roots] if isinstance(roots, list) else []
+
+
 def _device_outcome(dev: dict[str, object], at: str) -> Outcome:
     label = str(dev.get("device", ""))
     what = device_name(label)
@@ -110,6 +116,7 @@ def _device_outcome(dev: dict[str, object], at: str) -> Outcome:
         contexts = dev.get("contexts")
         if isinstance(contexts, list) and contexts:
             parts.append(f"context {', '.join(str(c) for c in contexts)}")
+        parts += _roots(dev)
         if dev.get("served"):
             parts.append(f"serves SHA-256 {str(dev['served'])[:23]}…")
         return Outcome(what, True, ", ".join(parts) + _backup(dev), at=at)
@@ -122,7 +129,8 @@ def _device_outcome(dev: dict[str, object], at: str) -> Outcome:
             at=at,
         )
     why = str(dev.get("message") or "").removeprefix(f"{label}: ")  # the line names it
-    return Outcome(what, False, f"failed{' — ' + why if why else ''}{_backup(dev)}", at=at)
+    roots = "".join(f", {r}" for r in _roots(dev))
+    return Outcome(what, False, f"failed{' — ' + why if why else ''}{roots}{_backup(dev)}", at=at)
 
 
 def outcomes(records: Iterable[dict[str, object]]) -> list[Outcome]:
