@@ -8,8 +8,9 @@ warnings are explained.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
@@ -20,6 +21,9 @@ from app.csr import sans_of
 from app.fingerprints import cert_sha256
 from app.names import is_ip, readable_name
 from app.platforms import Platform
+
+if TYPE_CHECKING:
+    from app.mediant.devices import SavedDevice
 
 
 @dataclass(frozen=True)
@@ -165,3 +169,35 @@ def _eku_warning(platform: Platform, leaf: x509.Certificate) -> str:
         "insists on Client Authentication will refuse the SBC's outgoing connections. Test a "
         "call after deploying, and ask the peer whether it checks the EKU."
     )
+
+
+def renewal_findings(
+    leaf: x509.Certificate,
+    chain: Sequence[x509.Certificate],
+    platforms: Iterable[str],
+    devices: Iterable[SavedDevice] = (),
+) -> list[PlatformFindings]:
+    """The checks for each platform named, or else each platform a saved device names, with
+    the FQDN of every such device (its SIP FQDN, else its host name)."""
+    from app.platforms import load_platform
+
+    devices = list(devices)
+    keys = list(dict.fromkeys(p.lower() for p in platforms)) or list(
+        dict.fromkeys(p for d in devices for _, p in d.platforms)
+    )
+    out: list[PlatformFindings] = []
+    for key in keys:
+        platform = load_platform(key)
+        names = {
+            (d.fqdn or d.host): bool(d.fqdn)
+            for d in devices
+            if key in (p for _, p in d.platforms) and not is_ip(d.fqdn or d.host)
+        }
+        problems: list[str] = []
+        warnings: list[str] = []
+        for fqdn, explicit in (names or {"": True}).items():
+            found = check_certificate(platform, leaf, chain, fqdn=fqdn, fqdn_explicit=explicit)
+            problems += [p for p in found.problems if p not in problems]
+            warnings += [w for w in found.warnings if w not in warnings]
+        out.append(PlatformFindings(platform, tuple(problems), tuple(warnings)))
+    return out

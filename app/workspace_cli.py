@@ -57,6 +57,13 @@ def register(subparsers: Any) -> None:
         action="store_true",
         help="download a missing intermediate from the certificate's AIA URL",
     )
+    p.add_argument(
+        "--platform",
+        action="append",
+        metavar="NAME",
+        help="check the certificate against a calling platform's rules, e.g. teams (repeat); "
+        "default: the platforms your saved devices name",
+    )
     p.set_defaults(handler=cmd_import)
 
     p = subparsers.add_parser("export", help="write key, certificates, PFX, JKS")
@@ -174,9 +181,30 @@ def cmd_import(args: argparse.Namespace) -> int:
             hint = " Add --fetch-missing to download the missing certificate."
         _err(f"error: nothing was imported into {ws.path}.{hint}")
         return 1
+    _print_platform_findings(outcome, args.platform or ())
     ws.accept_response(outcome, sources)
     print(f"Imported into {ws.path}. Next: `accert export {ws.path} --out FOLDER`.")
     return 0
+
+
+def _print_platform_findings(outcome: object, platforms: Sequence[str]) -> None:
+    """Teams, Google...: what the platform will refuse, said before anything is deployed."""
+    from app.mediant.devices import load_devices
+    from app.platform_checks import renewal_findings
+    from app.response_check import ImportOutcome
+
+    assert isinstance(outcome, ImportOutcome)
+    if outcome.report is None:
+        return
+    report = outcome.report
+    for found in renewal_findings(report.leaf, report.chain[1:], platforms, load_devices()):
+        name = found.platform.short
+        if found.ok and not found.warnings:
+            print(f"{name}: the certificate meets {found.platform.title}'s rules.")
+        for problem in found.problems:
+            print(f"PROBLEM ({name}): {problem}")
+        for warning in found.warnings:
+            print(f"WARNING ({name}): {warning}")
 
 
 # --- export -----------------------------------------------------------------------------------

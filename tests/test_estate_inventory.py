@@ -121,3 +121,19 @@ def test_saved_devices_become_targets(tmp_path: Path) -> None:
 def test_plain_strings_are_accepted_for_kind_and_lists_for_ports() -> None:
     t = Target("ovoc1", kind="ovoc", ports=[443])  # type: ignore[arg-type]
     assert t.kind is Kind.OVOC and t.ports == (443,)
+
+
+def test_the_platform_behind_an_sbc_reaches_its_device_entry(tmp_path: Path) -> None:
+    rows = inv.parse_csv(
+        "Host,Contexts,Platform\nsbc1.example.com,0;2,Teams\nsbc2.example.com,0,\n", "estate.csv"
+    )
+    assert [t.platform for t in rows] == ["teams", ""]
+    # The SIP context, not the web server's context 0.
+    assert rows[0].saved_device().platforms == ((2, "teams"),)
+    assert rows[1].saved_device().platforms == ()
+    path = inv.save(Inventory(tuple(rows)), tmp_path / "estate.toml")
+    assert 'platform = "teams"' in path.read_text() and inv.load(path).targets == tuple(rows)
+    (back,) = inv.from_saved_devices([rows[0].saved_device()])
+    assert back.platform == "teams"
+    with pytest.raises(InputError, match=r"estate\.csv.*platform 'skype' is not known"):
+        inv.parse_csv("Host,Platform\nsbc3,skype\n", "estate.csv")

@@ -195,3 +195,39 @@ def test_missing_client_auth_is_explained_where_the_platform_does_mutual_tls(
     )
     found = check_certificate(load_platform("teams"), both, chain_of(digicert_like))
     assert not any("Client Authentication" in w for w in found.warnings)
+
+
+# --- on import --------------------------------------------------------------------------------
+
+
+def test_import_says_what_each_platform_will_refuse(
+    test_ca: TestCA, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from app import cli
+    from app.mediant.devices import SavedDevice, save_devices
+    from app.request import KeyType
+    from app.workspace import Workspace
+    from tests.helpers import wildcard_spec
+
+    ws = Workspace.create(wildcard_spec(KeyType.RSA2048), tmp_path / "ws")
+    ws.generate()
+    leaf_path = test_ca.sign(ws.csr_pem, tmp_path / "leaf.crt")
+    bundle = tmp_path / "bundle.pem"
+    bundle.write_bytes(leaf_path.read_bytes() + test_ca.inter_pem + test_ca.root_pem)
+    # Google named on the command line: its wildcard rule is a problem, said before deploying.
+    assert cli.main(["import", str(ws.path), str(bundle), "--platform", "google"]) == 0
+    out = capsys.readouterr().out
+    assert (
+        "PROBLEM (Google): Google SIP trunk (Google Telephony Platform) does not accept "
+        "wildcard certificates, and this one carries *.example.com" in out
+    )
+    assert "'Test Root CA', which is not an approved vendor" in out
+    assert "Imported into" in out  # the CA's answer is kept; the deployment stops on it
+    # Without --platform: the platforms the saved devices name, with their SIP FQDN.
+    save_devices([SavedDevice("10.0.0.5", platforms=((1, "teams"),), fqdn="sbc1.eu.example.com")])
+    assert cli.main(["import", str(ws.path), str(bundle)]) == 0
+    out = capsys.readouterr().out
+    assert "PROBLEM (Teams): The certificate's names" in out
+    assert "do not cover sbc1.eu.example.com, the SBC's FQDN for Microsoft Teams" in out
+    assert "WARNING (Teams): The certificate chains to 'Test Root CA', which is not among" in out
+    assert "Client Authentication" not in out  # the test CA's leaves carry it

@@ -53,6 +53,7 @@ class Target:
     server_name: str = ""  # SNI to send when the host is an IP address
     site: str = ""
     notes: str = ""
+    platform: str = ""  # the calling platform behind its SIP context(s), e.g. "teams"
 
     def __post_init__(self) -> None:
         # Callers (a GUI form, a script) may pass plain strings and lists.
@@ -87,7 +88,16 @@ class Target:
             contexts=self.contexts or (0,),
             verify_ports=tuple(p for p in self.scan_ports if p != 443),
             name=self.name,
+            platforms=self.platform_contexts(),
         )
+
+    def platform_contexts(self) -> tuple[tuple[int, str], ...]:
+        """The platform sits behind the SIP contexts: all but 0 (the web's), or 0 alone."""
+        if not self.platform:
+            return ()
+        contexts = self.contexts or (0,)
+        sip = tuple(c for c in contexts if c != 0) or contexts
+        return tuple((c, self.platform) for c in sip)
 
 
 @dataclass(frozen=True)
@@ -182,7 +192,20 @@ def target_from_mapping(entry: Mapping[str, Any], origin: str) -> Target:
         server_name=str(entry.get("server_name") or "").strip(),
         site=str(entry.get("site") or "").strip(),
         notes=str(entry.get("notes") or "").strip(),
+        platform=_platform(entry.get("platform"), origin),
     )
+
+
+def _platform(value: Any, origin: str) -> str:
+    from app.platforms import platform_names
+
+    text = str(value or "").strip().lower()
+    if text and text not in platform_names():
+        raise InputError(
+            f"{origin}: platform {value!r} is not known.",
+            f"Known platforms: {', '.join(platform_names())}.",
+        )
+    return text
 
 
 def _split_host(text: str, origin: str) -> tuple[str, int | None]:
@@ -238,6 +261,7 @@ def _row(t: Target) -> dict[str, Any]:
     row: dict[str, Any] = {"name": t.name, "host": t.host, "kind": t.kind.value}
     row |= {"ports": list(t.ports), "contexts": list(t.contexts), "user": t.user}
     row |= {"server_name": t.server_name, "site": t.site, "notes": t.notes}
+    row |= {"platform": t.platform}
     return {k: v for k, v in row.items() if v not in ("", [])}
 
 
@@ -281,6 +305,7 @@ _COLUMNS = {
     "server_name": ("server_name", "sni", "server name"),
     "site": ("site", "location", "region"),
     "notes": ("notes", "note", "comment", "comments"),
+    "platform": ("platform", "calling platform", "sip platform"),
 }
 _ALIASES = {alias: key for key, aliases in _COLUMNS.items() for alias in aliases}
 
@@ -345,6 +370,7 @@ def from_saved_devices(devices: Iterable[SavedDevice]) -> list[Target]:
             name=d.name,
             contexts=d.contexts,
             user=d.user,
+            platform=d.platforms[0][1] if d.platforms else "",
         )
         for d in devices
     ]
