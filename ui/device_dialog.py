@@ -304,11 +304,16 @@ class DeviceDialog(QDialog):
         first = d.platforms[0][1] if d.platforms else ""
         self.platform.setCurrentIndex(max(self.platform.findData(first), 0))
         self.platform_contexts = QLineEdit(", ".join(str(c) for c, _ in d.platforms))
-        self.platform_contexts.setPlaceholderText("context(s); empty: all but 0")
+        self.platform_contexts.setPlaceholderText("all but 0")
         row = QHBoxLayout()
         row.addWidget(self.platform, 2)
+        on = QLabel("on c&ontext(s):")
+        on.setBuddy(self.platform_contexts)
+        row.addWidget(on)
         row.addWidget(self.platform_contexts, 1)
-        form.addRow("Calling p&latform:", row)
+        label = QLabel("Calling p&latform:")  # a row of several widgets needs its own buddy
+        label.setBuddy(self.platform)
+        form.addRow(label, row)
         self.add_roots = QCheckBox("A&dd the platform's missing trusted roots when deploying")
         self.add_roots.setToolTip(
             "Otherwise the deployment only checks them and says e.g. 'Teams roots 5/7'"

@@ -39,7 +39,6 @@ from app.mediant.devices import (
     remember_device,
     store_device_password,
 )
-from app.platforms import short_name
 from app.workspace import Workspace
 from ui.base import note
 from ui.device_dialog import DeviceEntry, TrustQuestion, ask_device, ask_trust_dialog
@@ -476,6 +475,8 @@ class SbcPanel(QWidget):
                 str(d.port) if 0 in d.contexts else "none"
             )
             contexts = contexts_text(d)
+            from app.platforms import short_name
+
             how = "checked and completed" if d.add_platform_roots else "checked"
             roots = "".join(
                 f", {short_name(p)} roots {how}" for p in dict.fromkeys(p for _, p in d.platforms)
@@ -775,7 +776,9 @@ def _wants_reset_hint(result: DeviceResult) -> bool:
 
 
 def contexts_text(d: SavedDevice) -> str:
-    """ "0, 1 (teams)": each context with the platform behind it, if any."""
+    """ "0, 1 (Teams)": each context with the platform behind it, if any."""
+    from app.platforms import short_name  # profiles load when a device names a platform
+
     return ", ".join(
         f"{c} ({short_name(d.platform_of(c))})" if d.platform_of(c) else str(c) for c in d.contexts
     )
