@@ -415,3 +415,24 @@ def test_environment_proxy_and_ca_bundle_do_not_change_trust(
     dead_proxy = "http://127.0.0.1:9"
     ok(accert("acme", ws, *args, HTTPS_PROXY=dead_proxy, https_proxy=dead_proxy,
               ALL_PROXY=dead_proxy, NO_PROXY=""))  # fmt: skip
+
+
+def test_authoritative_servers_and_cname_delegation_found_through_dns(
+    bind9: Bind9, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without --dns-resolver the zone's NS are asked; a delegated name is followed."""
+    import dns.resolver
+
+    from app.acme.dns.propagation import Server, authoritative_servers, cname_target
+
+    # The system resolver, as this PC's would be, here pointed at the test's bind9.
+    resolver = dns.resolver.Resolver(configure=False)
+    resolver.nameservers = ["127.0.0.1"]
+    resolver.port = bind9.port
+    monkeypatch.setattr(dns.resolver, "default_resolver", resolver)
+    zone = bind9.zone
+    assert authoritative_servers(f"_acme-challenge.www.{zone}") == [
+        Server("127.0.0.1", 53, f"ns1.{zone}")
+    ]
+    assert cname_target(f"_acme-challenge.delegated.{zone}") == f"_acme-challenge.acme-zone.{zone}"
+    assert cname_target(f"_acme-challenge.www.{zone}") is None

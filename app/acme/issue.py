@@ -22,7 +22,13 @@ from app import ca_response
 from app.acme import account, chains
 from app.acme.dns import Publisher, TxtRecord
 from app.acme.dns.hook import HookPublisher
-from app.acme.dns.propagation import Server, authoritative_servers, parse_server, wait_visible
+from app.acme.dns.propagation import (
+    Server,
+    authoritative_servers,
+    cname_target,
+    parse_server,
+    wait_visible,
+)
 from app.acme.errors import AcmeCancelled, AcmeError, DnsError, from_problem, peer
 from app.acme.network import Network
 from app.acme.settings import AcmeSettings
@@ -237,18 +243,21 @@ class _Issuer:
             todo.append((authzr, challb))
         return records, todo
 
-    def servers_for(self) -> Callable[[str], list[Server]]:
+    def servers_for(self) -> Callable[[str], tuple[str, list[Server]]]:
         given = [parse_server(r) for r in self.settings.resolvers]
-        cache: dict[str, list[Server]] = {}
+        cache: dict[str, tuple[str, list[Server]]] = {}
 
-        def lookup(name: str) -> list[Server]:
+        def lookup(name: str) -> tuple[str, list[Server]]:
             if given:
-                return given
+                return name, given  # a resolver the user named follows CNAMEs itself
             if name not in cache:
-                cache[name] = authoritative_servers(name)
-                self.say(
-                    f"Checking {name} at its name servers: " + ", ".join(map(str, cache[name]))
-                )
+                target = cname_target(name)
+                if target:
+                    self.say(f"{name} is a CNAME to {target}: the record is checked there")
+                asked = target or name
+                cache[name] = (asked, authoritative_servers(asked))
+                listing = ", ".join(map(str, cache[name][1]))
+                self.say(f"Checking {asked} at its name servers: {listing}")
             return cache[name]
 
         return lookup

@@ -19,6 +19,8 @@ ZONE_FILE = """$TTL 60
 @   IN SOA ns1.{zone}. hostmaster.{zone}. 1 60 60 3600 60
 @   IN NS  ns1.{zone}.
 ns1 IN A   127.0.0.1
+; an _acme-challenge delegated elsewhere by CNAME, as many companies do for ACME
+_acme-challenge.delegated IN CNAME _acme-challenge.acme-zone.{zone}.
 """
 
 CONF = """

@@ -65,7 +65,15 @@ class HookPublisher:
     def __init__(self, command: str, timeout: float = HOOK_TIMEOUT) -> None:
         self.command = command
         self.timeout = timeout
-        split(command)  # a command that cannot be parsed fails before any order is placed
+        # A command that cannot be parsed, or a script that is not there, fails before any
+        # order is placed (powershell would only say so once the CA is waiting).
+        program = Path(split(command)[0])
+        is_path = program.suffix.lower() in (".ps1", ".cmd", ".bat") or len(program.parts) > 1
+        if is_path and not program.is_file():
+            raise DnsError(
+                f"The DNS hook {program} was not found.",
+                "Give the full path of the script (and check it exists on this PC).",
+            )
 
     def present(self, record: TxtRecord) -> None:
         self._run("present", record)

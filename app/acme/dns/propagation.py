@@ -101,6 +101,17 @@ def authoritative_servers(name: str) -> list[Server]:
     return servers
 
 
+def cname_target(name: str) -> str | None:
+    """Where `name` points when it is a CNAME (a delegated _acme-challenge); CAs follow it."""
+    try:
+        answer = dns.resolver.resolve(name, "CNAME", lifetime=QUERY_TIMEOUT * 2)
+    except dns.exception.DNSException:
+        return None  # no CNAME (or no answer): the record lives at the name itself
+    for rdata in answer:
+        return str(rdata.target).rstrip(".")
+    return None
+
+
 def txt_values(name: str, server: Server) -> set[str] | None:
     """The TXT strings at `name` on `server`; None when it does not answer."""
     query = dns.message.make_query(name, dns.rdatatype.TXT)
@@ -122,18 +133,21 @@ def txt_values(name: str, server: Server) -> set[str] | None:
 
 def wait_visible(
     records: Iterable[TxtRecord],
-    servers_for: Callable[[str], list[Server]],
+    servers_for: Callable[[str], tuple[str, list[Server]]],
     timeout: float,
     *,
     progress: Callable[[str], None],
     cancelled: Callable[[], bool],
     interval: float = INTERVAL,
 ) -> None:
-    """Until every server answers every value of every record; else name what is missing."""
+    """Until every server answers every value of every record; else name what is missing.
+
+    `servers_for(name)` gives the name to ask (a CNAME's target) and the servers to ask."""
     by_name: dict[str, set[str]] = {}
     for record in records:
         by_name.setdefault(record.name, set()).add(record.value)
-    servers = {name: servers_for(name) for name in by_name}
+    where = {name: servers_for(name) for name in by_name}
+    servers = {name: found for name, (_, found) in where.items()}
     deadline = time.monotonic() + timeout
     last_line = ""
     while True:
@@ -143,7 +157,7 @@ def wait_visible(
         for name, wanted in by_name.items():
             for server in servers[name]:
                 total += 1
-                have = txt_values(name, server) or set()
+                have = txt_values(where[name][0], server) or set()
                 lacking = sorted(wanted - have)
                 if lacking:
                     missing.extend((name, value, server) for value in lacking)
