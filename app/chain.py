@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import ssl
 import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -88,6 +89,10 @@ def guess_leaf(certs: Iterable[x509.Certificate]) -> x509.Certificate | None:
     return max(ends, key=lambda c: c.not_valid_after_utc) if ends else (pool[0] if pool else None)
 
 
+SERVER_AUTH = "1.3.6.1.5.5.7.3.1"
+_from_system: set[str] = set()  # fingerprints of the roots found in Windows' ROOT store
+
+
 @functools.cache
 def _trust_store() -> dict[x509.Name, list[x509.Certificate]]:
     import certifi
@@ -95,10 +100,40 @@ def _trust_store() -> dict[x509.Name, list[x509.Certificate]]:
     with warnings.catch_warnings():  # a few public roots have odd serials; harmless here
         warnings.simplefilter("ignore")
         roots = x509.load_pem_x509_certificates(Path(certifi.where()).read_bytes())
+        system = system_roots()
+    _from_system.update(cert_sha256(c) for c in system)
+    roots += system
     index: dict[x509.Name, list[x509.Certificate]] = {}
     for root in roots:
         index.setdefault(root.subject, []).append(root)
     return index
+
+
+def system_roots() -> list[x509.Certificate]:
+    """Windows' ROOT store (the machine's and the user's): an internal AD CS root that Group
+    Policy pushed is there and nowhere in certifi. Only roots trusted for TLS servers."""
+    enum = getattr(ssl, "enum_certificates", None)  # Windows only
+    if enum is None:
+        return []
+    try:
+        entries = enum("ROOT")
+    except OSError:  # the store cannot be opened: certifi alone, as elsewhere
+        return []
+    roots: list[x509.Certificate] = []
+    for data, encoding, trust in entries:
+        if encoding != "x509_asn" or not (trust is True or SERVER_AUTH in trust):
+            continue
+        try:
+            roots.append(x509.load_der_x509_certificate(data))
+        except ValueError:  # an entry cryptography cannot read: not ours to judge
+            continue
+    return roots
+
+
+def trust_source(root: x509.Certificate) -> str:
+    """Where a root completed from the trust store came from, in the user's words."""
+    _trust_store()
+    return "Windows root store" if cert_sha256(root) in _from_system else "trusted root bundle"
 
 
 def trusted_roots_for(name: x509.Name) -> list[x509.Certificate]:

@@ -26,6 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from app import __version__
+from app.atomic import set_notice_listener
+from app.console import make_output_safe
 from app.errors import AccertError
 from app.peer_text import escape_peer
 from app.redact import redact
@@ -142,6 +144,8 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    make_output_safe()
+    set_notice_listener(lambda text: _err(f"warning: {text}"))
     words = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser(chosen_command(words))
     args = parser.parse_args(words)

@@ -45,3 +45,7 @@ class ExportError(AccertError):
 
 class DeployError(AccertError):
     """A device or OVOC deployment step failed."""
+
+
+class ProtectionError(AccertError):
+    """A secret file or folder could not be made private to the current account."""

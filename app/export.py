@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.serialization import pkcs12
 
 from app import keys
-from app.atomic import atomic_write
+from app.atomic import atomic_write, unprotected_notice
 from app.errors import ExportError, InputError
 from app.fingerprints import same_public_key
 
@@ -240,11 +240,19 @@ def export(
             )
     folder.mkdir(parents=True, exist_ok=True)
     files: list[ExportedFile] = []
-    for artifact, (data, description, secret) in contents.items():
+    plaintext_key = not options.key_format.value.endswith("encrypted")
+    # The unencrypted key first: where it cannot be made private, nothing at all is written.
+    for artifact in sorted(contents, key=lambda a: a is not Artifact.KEY):
+        data, description, secret = contents[artifact]
         path = folder / names[artifact]
-        atomic_write(path, data, secret=secret)
+        atomic_write(
+            path, data, secret=secret, plaintext=artifact is Artifact.KEY and plaintext_key
+        )
         files.append(ExportedFile(artifact, path, description, secret))
     checks = _check(files, key, leaf, cas, password, options.key_format)
+    notice = unprotected_notice(folder)
+    if notice and any(f.secret for f in files):
+        checks.append(notice)
     if Artifact.ROOT in options.artifacts and root is None:
         checks.append("No root certificate was exported: the CA's root is not known.")
     return ExportResult(folder, tuple(files), tuple(checks))

@@ -3,6 +3,7 @@ prompt; never a plain command-line argument. Every password read is registered f
 
 from __future__ import annotations
 
+import codecs
 import getpass
 import os
 import sys
@@ -26,17 +27,68 @@ def from_env(var: str) -> str:
 
 
 def from_file(path: Path) -> str:
+    """The password in a file as Windows tools write it: UTF-8 with or without a BOM
+    (PowerShell 5.1's `Set-Content -Encoding UTF8` adds one), UTF-16 with a BOM (`echo pw > f`
+    in PowerShell 5.1), one trailing line end (CRLF, LF or CR) dropped. Anything else is
+    refused rather than guessed: a wrong guess makes a PFX that nobody can open."""
     try:
-        value = Path(path).read_text(encoding="utf-8").rstrip("\r\n")
+        data = Path(path).read_bytes()
     except OSError as exc:
         raise PassphraseError(
             f"Cannot read the password file {path}: {exc.strerror or exc}.",
             "Check the path and that you may read it.",
         ) from exc
+    value = _strip_one_line_end(_decode_password_file(data, path))
     if not value:
         raise PassphraseError(f"The password file {path} is empty.", "Put the password in it.")
+    if "\n" in value or "\r" in value:
+        raise PassphraseError(
+            f"The password file {path} holds more than one line.",
+            "Keep only the password in it, on one line.",
+        )
+    if "\ufeff" in value or "\x00" in value:
+        raise PassphraseError(
+            f"The password file {path} holds a byte-order mark or NUL character inside the "
+            "password.",
+            _SAVE_AS_UTF8,
+        )
     register_secret(value)
     return value
+
+
+_SAVE_AS_UTF8 = (
+    "Save it as UTF-8 (PowerShell: Set-Content -NoNewline -Encoding utf8 FILE 'password'; "
+    "Notepad: Save as, Encoding UTF-8)."
+)
+
+
+def _decode_password_file(data: bytes, path: Path) -> str:
+    try:
+        if data.startswith(codecs.BOM_UTF8):
+            return data[len(codecs.BOM_UTF8) :].decode("utf-8")
+        if data.startswith(codecs.BOM_UTF16_LE):
+            return data[len(codecs.BOM_UTF16_LE) :].decode("utf-16-le")
+        if data.startswith(codecs.BOM_UTF16_BE):
+            return data[len(codecs.BOM_UTF16_BE) :].decode("utf-16-be")
+        if b"\x00" in data:
+            raise PassphraseError(
+                f"The password file {path} looks like UTF-16 without a byte-order mark.",
+                _SAVE_AS_UTF8,
+            )
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise PassphraseError(
+            f"The password file {path} is not UTF-8 or UTF-16 text (byte {exc.start + 1} "
+            "cannot be read; saved in an ANSI code page?).",
+            _SAVE_AS_UTF8,
+        ) from exc
+
+
+def _strip_one_line_end(text: str) -> str:
+    for end in ("\r\n", "\n", "\r"):
+        if text.endswith(end):
+            return text[: -len(end)]
+    return text
 
 
 def prompt(label: str, *, confirm: bool = False) -> str:

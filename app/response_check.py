@@ -79,7 +79,7 @@ def _outcome(
     notes: tuple[str, ...],
 ) -> ImportOutcome:
     def origin(c: x509.Certificate) -> str:
-        return parsed.origins.get(cert_sha256(c), "trusted root bundle")
+        return parsed.origins.get(cert_sha256(c)) or chains.trust_source(c)
 
     roles: list[CertInfo] = []
     for index, cert in enumerate(report.chain):
@@ -113,7 +113,8 @@ def _outcome(
     if report.root_from_trust_store:
         notes = (
             *notes,
-            f"The root '{roles[-1].common_name}' was completed from the trusted root bundle.",
+            f"The root '{roles[-1].common_name}' was completed from the "
+            f"{roles[-1].source or 'trusted root bundle'}.",
         )
     others = tuple(info(c, "other", origin(c)) for c in report.unrelated)
     if others:

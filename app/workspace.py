@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from app import key_passphrase
-from app.atomic import append_line, atomic_write, atomic_write_text, restrict_to_owner
+from app.atomic import append_line, atomic_write, atomic_write_text, protect_folder
 from app.errors import ChainProblem, InputError, KeyMismatch, WorkspaceError
 from app.names import file_stem
 from app.paths import workspaces_root
@@ -237,7 +237,7 @@ class Workspace:
         if path.exists() and any(path.iterdir()):
             raise WorkspaceError(f"{path} is not empty.", "Choose a new or empty folder.")
         path.mkdir(parents=True, exist_ok=True)
-        restrict_to_owner(path)
+        protect_folder(path)  # when the drive cannot, said once; the key is encrypted anyway
         import uuid
 
         now = _now()

@@ -23,6 +23,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.serialization import pkcs12
 
+from app.atomic import temp_glob
 from app.fingerprints import public_key_sha256
 from app.tls_probe import fetch_served_chain
 from app.workspace import CSR_FILE, KEY_FILE, STATE_FILE, Stage, Workspace
@@ -117,14 +118,15 @@ def _points(every: list[Any], ci: list[Any]) -> list[Any]:
     return every if ALL_POINTS else ci
 
 
-# In the order the step writes them; ".NAME.*.tmp" is NAME in the middle of its atomic write.
-REQUEST_POINTS = ["start-up", "renewal.json", ".private.key.*.tmp", "private.key",
-                  ".request.csr.*.tmp", "request.csr", "log.jsonl"]  # fmt: skip
+# In the order the step writes them; temp_glob(NAME) is NAME in the middle of its atomic write,
+# "DIR/.*" any file in DIR in the middle of its.
+REQUEST_POINTS = ["start-up", "renewal.json", temp_glob("private.key"), "private.key",
+                  temp_glob("request.csr"), "request.csr", "log.jsonl"]  # fmt: skip
 
 
 @pytest.mark.parametrize(
     "point",
-    _points(REQUEST_POINTS, ["start-up", ".private.key.*.tmp", "private.key", "request.csr"]),
+    _points(REQUEST_POINTS, ["start-up", temp_glob("private.key"), "private.key", "request.csr"]),
 )
 def test_killed_during_request(tmp_path: Path, env: dict[str, str], point: str) -> None:
     ws = tmp_path / "ws"
@@ -174,8 +176,8 @@ def templates(
     return requested, issued, leaf, bundle
 
 
-IMPORT_POINTS = ["start-up", "response", "response/.*.tmp", ".certificate.crt.*.tmp",
-                 "certificate.crt", "chain.crt", ".renewal.json.*.tmp"]  # fmt: skip
+IMPORT_POINTS = ["start-up", "response", "response/.*", temp_glob("certificate.crt"),
+                 "certificate.crt", "chain.crt", temp_glob("renewal.json")]  # fmt: skip
 
 
 def _interrupt_copy(
@@ -190,7 +192,7 @@ def _interrupt_copy(
 
 
 @pytest.mark.parametrize(
-    "point", _points(IMPORT_POINTS, ["response/.*.tmp", "certificate.crt", ".renewal.json.*.tmp"])
+    "point", _points(IMPORT_POINTS, ["response/.*", "certificate.crt", temp_glob("renewal.json")])
 )
 def test_killed_during_import(
     tmp_path: Path, env: dict[str, str], templates: tuple[Path, Path, Path, Path], point: str
@@ -209,12 +211,12 @@ def test_killed_during_import(
     assert len(done.ca_certificates()) == 2
 
 
-EXPORT_POINTS = ["start-up", "out", "out/.*.tmp", "out/*.key", "out/*.pfx", "out/*.jks",
-                 ".renewal.json.*.tmp"]  # fmt: skip
+EXPORT_POINTS = ["start-up", "out", "out/.*", "out/*.key", "out/*.pfx", "out/*.jks",
+                 temp_glob("renewal.json")]  # fmt: skip
 
 
 @pytest.mark.parametrize(
-    "point", _points(EXPORT_POINTS, ["out/.*.tmp", "out/*.pfx", ".renewal.json.*.tmp"])
+    "point", _points(EXPORT_POINTS, ["out/.*", "out/*.pfx", temp_glob("renewal.json")])
 )
 def test_killed_during_export(
     tmp_path: Path, env: dict[str, str], templates: tuple[Path, Path, Path, Path], point: str

@@ -10,7 +10,7 @@ from typing import Any
 from cryptography import x509
 
 from app.checks import EXPIRY_WARNING_DAYS
-from app.errors import InputError
+from app.errors import AccertError, InputError
 from app.estate import inventory as inv
 from app.estate.report import write_csv, write_html
 from app.estate.scan import (
@@ -152,10 +152,20 @@ def cmd_scan(args: argparse.Namespace) -> int:
         print(_line(row))
     if args.renewal:
         log_to_workspace(args.renewal, rows)
-    if args.csv:
-        _err(f"CSV written to {write_csv(rows, args.csv)}")
-    if args.html:
-        _err(f"HTML report written to {write_html(rows, args.html)}")
+    # A report that cannot be written (estate.csv open in Excel) is said, and the scan's own
+    # exit code still tells Task Scheduler what expires.
+    unwritten = 0
+    for wanted, write, what in (
+        (args.csv, write_csv, "CSV"),
+        (args.html, write_html, "HTML report"),
+    ):
+        if not wanted:
+            continue
+        try:
+            _err(f"{what} written to {write(rows, wanted)}")
+        except AccertError as exc:
+            unwritten += 1
+            _err(f"error: {exc.message}" + (f"\n  {exc.hint}" if exc.hint else ""))
     urgent = [r for r in rows if r.urgency <= Urgency.EXPIRING]
     unreachable = [r for r in rows if r.urgency is Urgency.UNREACHABLE]
     _err(
@@ -165,7 +175,9 @@ def cmd_scan(args: argparse.Namespace) -> int:
     )
     if urgent:
         return EXIT_EXPIRING
-    return EXIT_UNREACHABLE if args.strict and unreachable else 0
+    if args.strict and unreachable:
+        return EXIT_UNREACHABLE
+    return 1 if unwritten else 0
 
 
 def cmd_import_csv(args: argparse.Namespace) -> int:

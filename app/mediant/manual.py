@@ -17,7 +17,7 @@ def write_manual_files(
     files: dict[str, Path] = {}
     if include_key and material.key_pem:
         files["key"] = folder / f"{material.name}.key.pem"
-        atomic_write(files["key"], material.key_pem, secret=True)
+        atomic_write(files["key"], material.key_pem, plaintext=True)
     files["certificate"] = folder / f"{material.name}.crt.pem"
     atomic_write(files["certificate"], material.cert_pem, secret=False)
     for n, pem in enumerate(material.ca_pems, start=1):

@@ -30,7 +30,7 @@ def write_manual_files(
     for f in plan_files(material, profile):
         path = folder / f.name
         secret = f.name == profile.private_key
-        atomic_write(path, f.data, secret=secret)
+        atomic_write(path, f.data, plaintext=secret)  # the unencrypted key OVOC imports
         written.append(ManualFile(path, f.role, secret))
     return written
 
