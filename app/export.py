@@ -96,6 +96,7 @@ class ExportOptions:
     password: str | None = None  # for PFX/JKS and an encrypted key
     key_format: KeyFormat = KeyFormat.APACHE
     overwrite: bool = False
+    allow_onedrive: bool = False  # an unencrypted key into a folder OneDrive syncs, when asked
 
 
 @dataclass(frozen=True)
@@ -184,6 +185,9 @@ def export(
         raise InputError("An encrypted key file needs a password.", "Enter one.")
     if Artifact.ROOT in arts and root is None:
         arts = arts - {Artifact.ROOT}  # nothing to write; said in the checks
+    plaintext_key = Artifact.KEY in arts and not options.key_format.value.endswith("encrypted")
+    if plaintext_key and not options.allow_onedrive:
+        _refuse_onedrive(folder)
     names = file_names(stem, ExportOptions(arts))
     existing = [n for n in names.values() if (folder / n).exists()]
     if existing and not options.overwrite:
@@ -240,7 +244,6 @@ def export(
             )
     folder.mkdir(parents=True, exist_ok=True)
     files: list[ExportedFile] = []
-    plaintext_key = not options.key_format.value.endswith("encrypted")
     # The unencrypted key first: where it cannot be made private, nothing at all is written.
     for artifact in sorted(contents, key=lambda a: a is not Artifact.KEY):
         data, description, secret = contents[artifact]
@@ -256,6 +259,20 @@ def export(
     if Artifact.ROOT in options.artifacts and root is None:
         checks.append("No root certificate was exported: the CA's root is not known.")
     return ExportResult(folder, tuple(files), tuple(checks))
+
+
+def _refuse_onedrive(folder: Path) -> None:
+    from app import onedrive
+
+    root = onedrive.synced_root(folder)
+    if root is not None:
+        raise ExportError(
+            f"{folder} is in OneDrive ({root}), which would copy the unencrypted key to the "
+            "cloud and to your other PCs.",
+            f"Export into a folder outside OneDrive (e.g. {onedrive.local_exports_root()}), or "
+            "export only a PFX or an encrypted key there; to keep the unencrypted key in "
+            "OneDrive anyway, use --allow-onedrive.",
+        )
 
 
 _KEY_DESCRIPTIONS = {

@@ -66,6 +66,11 @@ def cmd_request(args: argparse.Namespace) -> int:
             )
     else:
         ws = Workspace.create(spec, path)
+    from app.onedrive import notice_once
+
+    told = notice_once(ws.path)
+    if told:
+        _err(f"Note: {told}")
     summary = ws.generate(progress=lambda m: _err(f"  {m}..."))
     _err(f"Request saved in {ws.path / 'request.csr'}")
     _err(f"  Subject: {summary.subject}")

@@ -119,16 +119,20 @@ def run(
     gui_probe: GuiProbe | None = None,
     progress: Callable[[str], None] | None = None,
     keep: Path | None = None,
+    require_credential_store: bool = False,
 ) -> SelfTestReport:
     """Run every check. `keep`: work in this folder, and leave it there, instead of a temporary
     one. `gui_probe` opens the wizard window (see ui/selftest_probe.py) and says what it saw."""
     start = time.perf_counter()
     say = progress or (lambda _name: None)
-    with _work_folder(keep) as folder, _isolated_environment(folder):
+    with (
+        _work_folder(keep) as folder,
+        _isolated_environment(folder, no_fallback=require_credential_store),
+    ):
         state = _Run(folder, say)
         state.step("resources", _check_resources)
         state.step("commands", _check_commands)
-        _crypto_path(state)
+        _crypto_path(state, require_credential_store)
         if gui_probe is not None:
             state.step("gui", gui_probe)
     return SelfTestReport(tuple(state.checks), is_frozen(), time.perf_counter() - start)
@@ -149,13 +153,16 @@ def _work_folder(keep: Path | None) -> Iterator[Path]:
 
 
 @contextmanager
-def _isolated_environment(folder: Path) -> Iterator[None]:
-    """Settings, pins and logs go into the test folder; the user's own are never read."""
+def _isolated_environment(folder: Path, *, no_fallback: bool = False) -> Iterator[None]:
+    """Settings, pins and logs go into the test folder; the user's own are never read.
+    `no_fallback`: the key's passphrase can only be kept in the credential store."""
     from app import key_passphrase, passwords
 
     saved = {name: os.environ.get(name) for name in ("ACCERT_HOME", key_passphrase.ENV_VAR)}
     os.environ["ACCERT_HOME"] = str(folder / "home")
-    if not passwords.keyring_available() and not saved[key_passphrase.ENV_VAR]:
+    if no_fallback:
+        os.environ.pop(key_passphrase.ENV_VAR, None)
+    elif not passwords.keyring_available() and not saved[key_passphrase.ENV_VAR]:
         # No credential store (headless Linux, CI): the key's passphrase comes from here.
         os.environ[key_passphrase.ENV_VAR] = secrets.token_urlsafe(24)
     try:
@@ -219,13 +226,18 @@ class _Material:
     password: str = field(default_factory=lambda: secrets.token_urlsafe(16))
 
 
-def _crypto_path(state: _Run) -> None:
+def _crypto_path(state: _Run, require_credential_store: bool = False) -> None:
     from app import key_passphrase
     from app.workspace import Workspace
 
     m = _Material()
     steps: list[tuple[str, Callable[[], str]]] = [
         ("request", lambda: _request(state.folder, m)),
+        *(
+            [("credential-store", lambda: _in_credential_store(m))]
+            if require_credential_store
+            else []
+        ),
         ("sign", lambda: _sign(m)),
         ("import", lambda: _import(m)),
         ("export", lambda: _export(state.folder, m)),
@@ -241,6 +253,21 @@ def _crypto_path(state: _Run) -> None:
         ws = m.workspace
         if isinstance(ws, Workspace) and ws.state.passphrase_source == key_passphrase.KEYRING:
             key_passphrase.forget(ws.state.id)  # leave the credential store as it was
+
+
+def _in_credential_store(m: _Material) -> str:
+    """The key's passphrase was kept in the OS credential store, as on a user's PC."""
+    from app import key_passphrase, passwords
+    from app.workspace import Workspace
+
+    ws = m.workspace
+    assert isinstance(ws, Workspace)
+    if ws.state.passphrase_source != key_passphrase.KEYRING:
+        raise SelfTestFailure(
+            f"the key's passphrase is kept by '{ws.state.passphrase_source}', not the credential "
+            f"store (available: {passwords.keyring_available()})"
+        )
+    return "the key's passphrase is in the credential store"
 
 
 def _request(folder: Path, m: _Material) -> str:

@@ -25,6 +25,12 @@ def register(subparsers: Any) -> None:
         action="store_true",
         help="also open the wizard window offscreen and close it (needs the GUI package)",
     )
+    p.add_argument(
+        "--require-credential-store",
+        action="store_true",
+        help="fail unless the key's passphrase is kept in the OS credential store (Windows "
+        "Credential Manager), as on a user's PC; no ACCERT_PASSPHRASE fallback",
+    )
     p.add_argument("--verbose", "-v", action="store_true", help="one line per check as well")
     p.add_argument(
         "--report", type=Path, metavar="FILE", help="also write the verdict (and checks) here"
@@ -49,14 +55,29 @@ def load_gui_probe() -> GuiProbe:
 
 
 def cmd_selftest(args: argparse.Namespace) -> int:
-    return run_and_report(gui=args.gui, verbose=args.verbose, report=args.report, keep=args.keep)
+    return run_and_report(
+        gui=args.gui,
+        verbose=args.verbose,
+        report=args.report,
+        keep=args.keep,
+        require_credential_store=args.require_credential_store,
+    )
 
 
 def run_and_report(
-    *, gui: bool, verbose: bool = False, report: Path | None = None, keep: Path | None = None
+    *,
+    gui: bool,
+    verbose: bool = False,
+    report: Path | None = None,
+    keep: Path | None = None,
+    require_credential_store: bool = False,
 ) -> int:
     """Run the self-test, print the verdict (and the checks), optionally into a file too."""
-    outcome = run(gui_probe=load_gui_probe() if gui else None, keep=keep)
+    outcome = run(
+        gui_probe=load_gui_probe() if gui else None,
+        keep=keep,
+        require_credential_store=require_credential_store,
+    )
     lines = [*(outcome.lines() if verbose or not outcome.ok else []), outcome.verdict()]
     if sys.stdout is not None:  # a windowed Windows program has no console
         for line in lines:

@@ -295,6 +295,12 @@ class Workspace:
 
     @property
     def exports_dir(self) -> Path:
+        """The default export folder: in the renewal, unless OneDrive syncs it (an unencrypted
+        key must not go to the cloud by default): then under the profile folder."""
+        from app import onedrive
+
+        if onedrive.synced_root(self.path) is not None:
+            return onedrive.local_exports_root() / self.path.name
         return self.path / EXPORT_DIR
 
     @property

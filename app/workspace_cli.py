@@ -96,6 +96,11 @@ def register(subparsers: Any) -> None:
         help="keep the PFX/JKS password in the credential store, so accert renew exports the "
         "successor the same way unattended",
     )
+    p.add_argument(
+        "--allow-onedrive",
+        action="store_true",
+        help="write an unencrypted key into a folder OneDrive syncs (refused by default)",
+    )
     p.set_defaults(handler=cmd_export)
 
     p = subparsers.add_parser("show", help="describe a renewal folder or a certificate file")
@@ -240,7 +245,14 @@ def cmd_export(args: argparse.Namespace) -> int:
     ):
         password = _password(args, "pfx-password", "Password for the PFX/JKS", confirm=True)
     result = ws.export(
-        Path(args.out), ExportOptions(frozenset(artifacts), password, key_format, args.overwrite)
+        Path(args.out),
+        ExportOptions(
+            frozenset(artifacts),
+            password,
+            key_format,
+            args.overwrite,
+            allow_onedrive=args.allow_onedrive,
+        ),
     )
     if args.save_password and password is not None:
         from app.renewal.credentials import save_export_password
@@ -250,8 +262,12 @@ def cmd_export(args: argparse.Namespace) -> int:
     print(f"Exported to {result.folder}:")
     for f in result.files:
         print(f"  {f.path.name:<34} {f.description}")
+    from app.atomic import unprotected_notice
+
+    told = unprotected_notice(result.folder)  # already said as a warning
     for check in result.checks:
-        print(f"  checked: {check}")
+        if check != told:
+            print(f"  checked: {check}")
     if any(f.secret for f in result.files):
         print("Keep the key and PFX/JKS files safe: they let anyone impersonate your servers.")
     return 0

@@ -193,7 +193,15 @@ def build_installer() -> Path:
     if sys.platform != "win32":
         raise SystemExit("[build] The installer is built on Windows (Inno Setup).")
     icon = find_icon()
-    defines = [f"/DAppVersion={version()}", f"/DBundleDir={BUNDLE}", f"/DOutputDir={DIST}"]
+    sys.path.insert(0, str(ROOT / "installer"))
+    from versions import windows_version  # installer/versions.py
+
+    defines = [
+        f"/DAppVersion={version()}",
+        f"/DAppVersionNumbers={windows_version(version())}",
+        f"/DBundleDir={BUNDLE}",
+        f"/DOutputDir={DIST}",
+    ]
     if icon:
         defines.append(f"/DIconFile={icon}")
     subprocess.run([str(find_iscc()), *defines, str(ROOT / "installer" / "accert.iss")], check=True)

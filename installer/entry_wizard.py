@@ -19,10 +19,20 @@ def _selftest(argv: list[str]) -> int:
     parser.add_argument("--selftest", action="store_true")
     parser.add_argument("--report", type=Path)
     parser.add_argument("--no-gui", action="store_true", help="skip the offscreen window check")
+    parser.add_argument(
+        "--on-screen", action="store_true", help="open the window on the real desktop instead"
+    )
+    parser.add_argument("--require-credential-store", action="store_true")
     args = parser.parse_args(argv)
-    os.environ["QT_QPA_PLATFORM"] = "offscreen"  # headless, whatever display there is
+    if not args.on_screen:
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"  # headless, whatever display there is
     try:
-        return run_and_report(gui=not args.no_gui, verbose=True, report=args.report)
+        return run_and_report(
+            gui=not args.no_gui,
+            verbose=True,
+            report=args.report,
+            require_credential_store=args.require_credential_store,
+        )
     except BaseException:
         # Escaping, it would become PyInstaller's error dialog, and CI would wait on it forever.
         import traceback

@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives import serialization
 
+from app.atomic import temp_glob
 from app.fingerprints import public_key_sha256
 from app.redact import MASK
 from app.tls_probe import fetch_served_chain
@@ -142,8 +143,9 @@ def test_full_run_leaves_no_secret_behind(tmp_path: Path, run: Runner, test_ca: 
             "--password-env", "SBC_PW", "--context", "1", "--fingerprint",
             f"SHA256:{fingerprint}", "--verify-port", str(sim.context_port(1)))  # fmt: skip
     # A bug with a password in its message, while exporting: the crash report is redacted.
+    # (the temporary files of star_example_com.pfx, .key and .crt share one short name)
     run("export", ws, "--out", tmp_path / "crashed", "--pfx-password-env", "PFX_PW",
-        FAULT_ON="*.pfx*", expect=70)  # fmt: skip
+        FAULT_ON=temp_glob("star_example_com.pfx"), expect=70)  # fmt: skip
     crash = home / "logs" / "crash.log"
     assert crash.exists() and "simulated disk fault" in crash.read_text()
 

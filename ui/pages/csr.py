@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app import key_passphrase, passwords
+from app import key_passphrase, onedrive, passwords
 from app.atomic import atomic_write
 from app.csr import CsrSummary
 from app.errors import AccertError, InputError
@@ -269,7 +269,8 @@ class CsrPage(BasePage):
             "When the CA sends the certificate, click Next, or close accert and come back later: "
             "this renewal is saved and waits for you under Continue a renewal.",
         )
-        self.where.setText(f"Renewal folder: {ws.path}")
+        told = onedrive.notice_once(ws.path)
+        self.where.setText(f"Renewal folder: {ws.path}" + (f"\n\n{told}" if told else ""))
         self._show_state("done")
         self.completeChanged.emit()
 
@@ -282,7 +283,7 @@ class CsrPage(BasePage):
         name, _ = QFileDialog.getSaveFileName(
             self,
             "Save the CSR",
-            str(Path.home() / f"{ws.stem}.csr"),
+            str(ws.path / f"{ws.stem}.csr"),  # the renewal folder, where its other files are
             "Certificate request (*.csr);;All files (*)",
         )
         if name:
@@ -292,10 +293,8 @@ class CsrPage(BasePage):
         ws = self.session.require()
         try:
             atomic_write(path, ws.csr_pem, secret=False)
-        except OSError as exc:
-            self.message.show_message(
-                "error", f"Cannot write {path}: {exc.strerror}.\nChoose another folder."
-            )
+        except AccertError as exc:  # atomic_write says why (locked, read-only...) and the fix
+            self.message.show_message("error", f"{exc.message}\n{exc.hint}".strip())
             return
         ws.log("csr-saved", file=str(path))
         self.message.show_message("ok", f"Saved {path}.")

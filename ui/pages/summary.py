@@ -187,7 +187,7 @@ class SummaryPage(BasePage):
         self.open_folder.clicked.connect(lambda: self._open(self.session.require().path))
         self.open_path = open_in_system  # tests replace it (nothing opens offscreen)
         self.open_log = QPushButton("Open the &log")
-        self.open_log.clicked.connect(lambda: self._open(self.session.require().log_path))
+        self.open_log.clicked.connect(self.show_log)
         self.reminder = QPushButton("Add a renewal &reminder to your calendar")
         self.reminder.clicked.connect(self.add_reminder)
         row.addWidget(self.open_folder)
@@ -226,3 +226,15 @@ class SummaryPage(BasePage):
     def _open(self, path: Path) -> None:
         if not self.open_path(path):
             self.message.show_message("warning", nothing_opened(path))
+
+    def show_log(self) -> None:
+        """log.jsonl rendered as log.txt (Notepad opens it; nothing on Windows opens .jsonl)."""
+        from app.log_text import write_readable
+
+        ws = self.session.require()
+        try:
+            path = write_readable(ws.read_log(), ws.path)
+        except AccertError as exc:
+            self.message.show_message("error", f"Could not write the log: {exc}")
+            return
+        self._open(path)
