@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -16,6 +16,32 @@ from app.keys import PrivateKey
 
 # keytool is a console program: from the windowed wizard on Windows, no console flashes up.
 _NO_WINDOW = getattr(subprocess, "CREATE_NO_WINDOW", 0)
+
+
+def find_keytool() -> str | None:
+    """Java's keytool: %JAVA_HOME%\\bin first, then the PATH's absolute folders. Never the
+    current folder, which Windows' own search (and shutil.which there) tries first: a
+    keytool.exe lying beside the user's files would receive the keystore password."""
+    folders: list[Path] = []
+    java_home = os.environ.get("JAVA_HOME", "").strip().strip('"')
+    if java_home and os.path.isabs(java_home):
+        folders.append(Path(java_home) / "bin")
+    for entry in os.environ.get("PATH", "").split(os.pathsep):
+        entry = entry.strip().strip('"')
+        if entry and os.path.isabs(entry):  # "" and "." mean the current folder
+            folders.append(Path(entry))
+    names = ("keytool.exe",) if sys.platform == "win32" else ("keytool",)
+    for folder in folders:
+        for name in names:
+            candidate = folder / name
+            if candidate.is_file() and os.access(candidate, os.X_OK):
+                return str(candidate)
+    return None
+
+
+def _temporary_folder() -> tempfile.TemporaryDirectory[str]:
+    # An antivirus scanning the keystore must not turn a finished export into an error.
+    return tempfile.TemporaryDirectory(prefix="accert-jks-", ignore_cleanup_errors=True)
 
 
 def jks_bytes(key: PrivateKey, chain: list[x509.Certificate], password: str, alias: str) -> bytes:
@@ -37,7 +63,7 @@ def jks_bytes(key: PrivateKey, chain: list[x509.Certificate], password: str, ali
 def _jks_with_keytool(
     key: PrivateKey, chain: list[x509.Certificate], password: str, alias: str
 ) -> bytes:
-    keytool = shutil.which("keytool")
+    keytool = find_keytool()
     if keytool is None:
         raise ExportError(
             "JKS export needs the pyjks package or Java's keytool, and neither is available.",
@@ -54,7 +80,7 @@ def _jks_with_keytool(
         chain[1:],
         serialization.BestAvailableEncryption(password.encode("utf-8")),
     )
-    with tempfile.TemporaryDirectory(prefix="accert-jks-") as tmp:
+    with _temporary_folder() as tmp:
         os.chmod(tmp, 0o700)
         src, dest = Path(tmp) / "in.p12", Path(tmp) / "out.jks"
         src.write_bytes(pfx)
@@ -108,21 +134,23 @@ def read_jks_chain_length(data: bytes, password: str) -> int:
 
 
 def _keytool_chain_length(data: bytes, password: str) -> int:
-    keytool = shutil.which("keytool")
+    keytool = find_keytool()
     if keytool is None:
         return -1  # cannot check without either tool; the caller reports it
-    with tempfile.TemporaryDirectory(prefix="accert-jks-") as tmp:
+    with _temporary_folder() as tmp:
         path = Path(tmp) / "check.jks"
         path.write_bytes(data)
+        # -rfc lists each entry's chain as PEM: counted the same in every display language
+        # (the "Certificate chain length:" line is translated).
         proc = subprocess.run(
-            [keytool, "-list", "-v", "-keystore", str(path), "-storepass:env", "ACCERT_KS_PASS"],
+            [keytool, "-list", "-rfc", "-keystore", str(path), "-storepass:env", "ACCERT_KS_PASS"],
             capture_output=True,
             env=dict(os.environ, ACCERT_KS_PASS=password),
             check=False,
             timeout=120,
             creationflags=_NO_WINDOW,
         )
-    for line in proc.stdout.decode(errors="replace").splitlines():
-        if line.startswith("Certificate chain length:"):
-            return int(line.split(":", 1)[1])
-    raise ExportError("keytool cannot read the JKS file just written.", "")
+    count = proc.stdout.count(b"-----BEGIN CERTIFICATE-----")
+    if proc.returncode != 0 or count == 0:
+        raise ExportError("keytool cannot read the JKS file just written.", "")
+    return count

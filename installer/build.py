@@ -189,21 +189,26 @@ def find_iscc() -> Path:
     raise SystemExit("[build] Inno Setup (ISCC.exe) not found: install it, or add it to PATH.")
 
 
-def build_installer() -> Path:
-    if sys.platform != "win32":
-        raise SystemExit("[build] The installer is built on Windows (Inno Setup).")
-    icon = find_icon()
+def iscc_defines(icon: Path | None, package_version: str | None = None) -> list[str]:
+    """What installer/accert.iss is compiled with; a version such as 0.2.0rc1 gets its four
+    numbers (0.2.0.0) for VersionInfoVersion, as packaging parses it."""
     sys.path.insert(0, str(ROOT / "installer"))
     from versions import windows_version  # installer/versions.py
 
+    text = package_version or version()
     defines = [
-        f"/DAppVersion={version()}",
-        f"/DAppVersionNumbers={windows_version(version())}",
+        f"/DAppVersion={text}",
+        f"/DAppVersionNumbers={windows_version(text)}",
         f"/DBundleDir={BUNDLE}",
         f"/DOutputDir={DIST}",
     ]
-    if icon:
-        defines.append(f"/DIconFile={icon}")
+    return [*defines, f"/DIconFile={icon}"] if icon else defines
+
+
+def build_installer() -> Path:
+    if sys.platform != "win32":
+        raise SystemExit("[build] The installer is built on Windows (Inno Setup).")
+    defines = iscc_defines(find_icon())
     subprocess.run([str(find_iscc()), *defines, str(ROOT / "installer" / "accert.iss")], check=True)
     setup = DIST / f"accert-setup-{version()}.exe"
     say(f"installer {setup} ({setup.stat().st_size / 1e6:.0f} MB)")

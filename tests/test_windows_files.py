@@ -10,6 +10,7 @@ Windows raises (winerror 32/5).
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -361,3 +362,52 @@ def test_scan_with_estate_csv_open_in_excel_keeps_its_exit_codes(
     assert out_csv.read_text() == "open in Excel" and "<svg" in out_html.read_text()
     # Nothing expiring within 3 days: the unwritten report is then the exit code's reason.
     assert main([*args, "--threshold", "3", "--csv", str(out_csv)]) == 1
+
+
+# --- 8. keytool: never from the current folder, read the same in every language -----------------
+
+
+def _fake_keytool(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    fake = folder / "keytool"
+    fake.write_text('#!/bin/sh\necho planted >> "$(dirname "$0")/ran"\nexit 1\n')
+    fake.chmod(0o755)
+    return fake
+
+
+def test_keytool_is_never_taken_from_the_current_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Windows tries the current folder first; a keytool.exe beside the user's files would get
+    the keystore password. Reproduced with PATH's relative entries, which mean the same."""
+    from app.jks_export import find_keytool
+
+    real = shutil.which("keytool")
+    assert real, "Java's keytool is missing: scripts/install-test-deps.sh installs it"
+    planted = _fake_keytool(tmp_path / "Downloads")
+    monkeypatch.chdir(planted.parent)
+    monkeypatch.delenv("JAVA_HOME", raising=False)
+    monkeypatch.setenv("PATH", os.pathsep.join([".", "", str(Path(real).parent)]))
+    assert shutil.which("keytool") == "./keytool"  # what a search from here would run
+    assert find_keytool() == str(Path(real).parent / "keytool")
+    # JAVA_HOME's own keytool comes first, as Java tools expect.
+    java = tmp_path / "jdk"
+    _fake_keytool(java / "bin")
+    monkeypatch.setenv("JAVA_HOME", str(java))
+    assert find_keytool() == str(java / "bin" / "keytool")
+
+
+def test_the_jks_check_reads_keytool_in_any_language(
+    tmp_path: Path, test_ca: TestCA, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The keytool fallback's self-check counts PEM blocks, not the translated
+    'Certificate chain length' line: a German Java gives the same answer."""
+    from app import jks_export
+
+    ws = imported(tmp_path, test_ca)
+    monkeypatch.setitem(sys.modules, "jks", None)  # no pyjks: Java's keytool makes the JKS
+    monkeypatch.setenv("JAVA_TOOL_OPTIONS", "-Duser.language=de -Duser.country=DE")
+    result = ws.export(tmp_path / "out", ExportOptions(frozenset({Artifact.JKS}), "Jks-Pass-1"))
+    [jks_file] = [f.path for f in result.files]
+    assert jks_export.read_jks_chain_length(jks_file.read_bytes(), "Jks-Pass-1") == 3
+    assert any(c.endswith("key entry with a chain of 3") for c in result.checks), result.checks
