@@ -20,6 +20,7 @@ from app.export import PRESETS, ExportOptions
 from app.log_text import render
 from app.request import KeyType
 from app.workspace import Workspace
+from tests import test_windows_files
 from tests.helpers import wildcard_spec
 from tests.pki import TestCA
 from tests.test_wizard import (
@@ -118,3 +119,22 @@ def test_the_wizard_says_once_that_the_renewal_is_in_onedrive(
         _close(w)
     assert "is in OneDrive" in texts[0] and "export a PFX to move a renewal" in texts[0]
     assert "OneDrive (" not in texts[1]  # once
+
+
+windows = test_windows_files.windows  # Windows' file answers (icacls, pywin32), as there
+
+
+def test_the_wizard_says_when_the_renewal_folder_cannot_be_private(
+    qtbot: QtBot, isolated_home: Path, windows: Any
+) -> None:
+    """The renewals live on a FAT/exFAT stick: the Key and CSR page says so, and the key
+    (encrypted) is still made."""
+    icacls = windows(fat=isolated_home)
+    w = _open(qtbot)
+    csr_page = new_renewal_to_csr(qtbot, w, KeyType.EC256)
+    ws = w.session.require()
+    text = csr_page.where.text()
+    assert f"Files in {ws.path} cannot be made private to your account" in text
+    assert "This function is not supported on this system." in text
+    assert (ws.path / "private.key").exists() and icacls.calls
+    _close(w)

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from app import key_passphrase, onedrive, passwords
-from app.atomic import atomic_write
+from app.atomic import atomic_write, unprotected_notice
 from app.csr import CsrSummary
 from app.errors import AccertError, InputError
 from app.flow import Page
@@ -269,8 +269,9 @@ class CsrPage(BasePage):
             "When the CA sends the certificate, click Next, or close accert and come back later: "
             "this renewal is saved and waits for you under Continue a renewal.",
         )
-        told = onedrive.notice_once(ws.path)
-        self.where.setText(f"Renewal folder: {ws.path}" + (f"\n\n{told}" if told else ""))
+        # Said once here: OneDrive syncs the folder, or its drive cannot make files private.
+        notes = [n for n in (onedrive.notice_once(ws.path), unprotected_notice(ws.path)) if n]
+        self.where.setText("\n\n".join([f"Renewal folder: {ws.path}", *notes]))
         self._show_state("done")
         self.completeChanged.emit()
 
