@@ -32,7 +32,8 @@ def synced(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("OneDrive", str(root))
     monkeypatch.setenv("OneDriveCommercial", str(root))
-    monkeypatch.setenv("HOME", str(profile))
+    monkeypatch.setenv("HOME", str(profile))  # Path.home(): HOME here,
+    monkeypatch.setenv("USERPROFILE", str(profile))  # USERPROFILE on Windows
     monkeypatch.setattr(platformdirs, "user_documents_dir", lambda: str(root / "Documents"))
     return root
 

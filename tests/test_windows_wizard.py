@@ -9,7 +9,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import platformdirs
 import pytest
 from PySide6.QtWidgets import QFileDialog
 from pytestqt.qtbot import QtBot
@@ -99,26 +98,21 @@ def test_log_rendering_keeps_every_event_on_its_own_line() -> None:
 
 
 def test_the_wizard_says_once_that_the_renewal_is_in_onedrive(
-    qtbot: QtBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    qtbot: QtBot, isolated_home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    root = tmp_path / "OneDrive"
-    (root / "Documents").mkdir(parents=True)
+    """OneDrive syncs the folder the renewals go to (here the test's accert home)."""
     for name in onedrive.VARIABLES:
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("OneDrive", str(root))
-    monkeypatch.setattr(platformdirs, "user_documents_dir", lambda: str(root / "Documents"))
-    monkeypatch.delenv("ACCERT_HOME")  # renewals go to Documents\accert, as for a user
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("OneDrive", str(isolated_home))
     texts = []
     for _ in range(2):
         w = _open(qtbot)
         csr_page = new_renewal_to_csr(qtbot, w, KeyType.EC256)
-        assert onedrive.synced_root(w.session.require().path) == root
+        assert onedrive.synced_root(w.session.require().path) == isolated_home
         texts.append(csr_page.where.text())
         _close(w)
     assert "is in OneDrive" in texts[0] and "export a PFX to move a renewal" in texts[0]
-    assert "OneDrive (" not in texts[1]  # once
+    assert "is in OneDrive" not in texts[1]  # once
 
 
 windows = test_windows_files.windows  # Windows' file answers (icacls, pywin32), as there
