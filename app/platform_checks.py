@@ -9,7 +9,7 @@ warnings are explained.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from cryptography import x509
@@ -24,6 +24,7 @@ from app.platforms import Platform
 
 if TYPE_CHECKING:
     from app.mediant.devices import SavedDevice
+    from app.response_check import ImportOutcome
 
 
 @dataclass(frozen=True)
@@ -201,3 +202,19 @@ def renewal_findings(
             warnings += [w for w in found.warnings if w not in warnings]
         out.append(PlatformFindings(platform, tuple(problems), tuple(warnings)))
     return out
+
+
+def with_platform_warnings(
+    outcome: ImportOutcome, platforms: Iterable[str] = (), devices: Iterable[SavedDevice] = ()
+) -> ImportOutcome:
+    """The import's verdict plus each platform's: the CA's answer is kept either way (it is
+    what the CA issued), the deployment to that platform's contexts stops on a problem."""
+    if outcome.report is None:
+        return outcome
+    report = outcome.report
+    extra: list[str] = []
+    for found in renewal_findings(report.leaf, report.chain[1:], platforms, devices):
+        name = found.platform.short
+        extra += [f"{name}: {p} Deploying to its contexts stops on this." for p in found.problems]
+        extra += [f"{name}: {w}" for w in found.warnings]
+    return replace(outcome, warnings=(*outcome.warnings, *extra)) if extra else outcome

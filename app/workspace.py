@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
@@ -478,8 +478,10 @@ class Workspace:
         *,
         fetch_missing: bool = False,
         fetcher: Callable[[str, float], bytes] | None = None,
+        platforms: Sequence[str] = (),
     ) -> ImportOutcome:
-        """Read and judge the CA's files without changing anything."""
+        """Read and judge the CA's files without changing anything. The certificate is also
+        judged by each calling platform named, or else those the saved devices name."""
         from app import ca_response
         from app import chain as chains
         from app.response_check import analyse
@@ -505,6 +507,11 @@ class Workspace:
             for cert in fetched:
                 parsed.add(cert, outcome.aia_url)
             outcome = analyse(parsed, self._public_key(), names)
+        if outcome.matches_key:
+            from app.mediant.devices import load_devices
+            from app.platform_checks import with_platform_warnings
+
+            outcome = with_platform_warnings(outcome, platforms, load_devices())
         if parsed.private_key is not None:
             # Every renewal that can import has its key here (encrypted) or on the device, so
             # a key sent with the response is never needed: it is dropped, never kept in clear.

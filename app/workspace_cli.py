@@ -174,7 +174,9 @@ def cmd_import(args: argparse.Namespace) -> int:
         password = _password(args, "password", "PFX password")
     sources = _read_sources(args.files, password)
     try:
-        outcome = ws.analyse_response(sources, fetch_missing=args.fetch_missing)
+        outcome = ws.analyse_response(
+            sources, fetch_missing=args.fetch_missing, platforms=args.platform or ()
+        )
     except PasswordNeeded as exc:
         raise PasswordNeeded(
             exc.message, "Pass the PFX password with --password-env VAR or --password-file FILE."
@@ -186,30 +188,9 @@ def cmd_import(args: argparse.Namespace) -> int:
             hint = " Add --fetch-missing to download the missing certificate."
         _err(f"error: nothing was imported into {ws.path}.{hint}")
         return 1
-    _print_platform_findings(outcome, args.platform or ())
     ws.accept_response(outcome, sources)
     print(f"Imported into {ws.path}. Next: `accert export {ws.path} --out FOLDER`.")
     return 0
-
-
-def _print_platform_findings(outcome: object, platforms: Sequence[str]) -> None:
-    """Teams, Google...: what the platform will refuse, said before anything is deployed."""
-    from app.mediant.devices import load_devices
-    from app.platform_checks import renewal_findings
-    from app.response_check import ImportOutcome
-
-    assert isinstance(outcome, ImportOutcome)
-    if outcome.report is None:
-        return
-    report = outcome.report
-    for found in renewal_findings(report.leaf, report.chain[1:], platforms, load_devices()):
-        name = found.platform.short
-        if found.ok and not found.warnings:
-            print(f"{name}: the certificate meets {found.platform.title}'s rules.")
-        for problem in found.problems:
-            print(f"PROBLEM ({name}): {problem}")
-        for warning in found.warnings:
-            print(f"WARNING ({name}): {warning}")
 
 
 # --- export -----------------------------------------------------------------------------------

@@ -218,16 +218,17 @@ def test_import_says_what_each_platform_will_refuse(
     assert cli.main(["import", str(ws.path), str(bundle), "--platform", "google"]) == 0
     out = capsys.readouterr().out
     assert (
-        "PROBLEM (Google): Google SIP trunk (Google Telephony Platform) does not accept "
+        "WARNING: Google: Google SIP trunk (Google Telephony Platform) does not accept "
         "wildcard certificates, and this one carries *.example.com" in out
     )
+    assert "Deploying to its contexts stops on this." in out
     assert "'Test Root CA', which is not an approved vendor" in out
     assert "Imported into" in out  # the CA's answer is kept; the deployment stops on it
     # Without --platform: the platforms the saved devices name, with their SIP FQDN.
     save_devices([SavedDevice("10.0.0.5", platforms=((1, "teams"),), fqdn="sbc1.eu.example.com")])
     assert cli.main(["import", str(ws.path), str(bundle)]) == 0
     out = capsys.readouterr().out
-    assert "PROBLEM (Teams): The certificate's names" in out
+    assert "WARNING: Teams: The certificate's names" in out
     assert "do not cover sbc1.eu.example.com, the SBC's FQDN for Microsoft Teams" in out
-    assert "WARNING (Teams): The certificate chains to 'Test Root CA', which is not among" in out
+    assert "WARNING: Teams: The certificate chains to 'Test Root CA', which is not among" in out
     assert "Client Authentication" not in out  # the test CA's leaves carry it

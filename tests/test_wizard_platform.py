@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import ExitStack
+from pathlib import Path
 
 import pytest
 from PySide6.QtGui import QColor
@@ -15,6 +16,7 @@ from app.platforms import load_platform
 from app.workspace import Workspace
 from tests.fakes.mediant_material import FAST
 from tests.fakes.mediant_sim import MediantSim
+from tests.pki import TestCA
 from tests.test_wizard_deploy import WAIT_MS, open_deploy_page, renewal  # noqa: F401
 from ui.device_dialog import DeviceDialog, DeviceEntry
 from ui.pages.summary import SummaryPage
@@ -126,3 +128,31 @@ def test_the_dialog_names_a_platform_context_the_device_does_not_deploy_to(qtbot
     assert dialog.entry is not None
     assert dialog.entry.device.platforms == ((1, "google"),)
     assert dialog.entry.device.fqdn == "sip.example.com"
+
+
+def test_the_ca_response_page_says_what_a_saved_devices_platform_will_refuse(
+    qtbot: QtBot, test_ca: TestCA, tmp_path: Path
+) -> None:
+    from app.mediant.devices import SavedDevice, save_devices
+    from tests.test_wizard import click_next, new_renewal_to_csr, page, wait_outcome
+    from ui.launch import create_window
+    from ui.pages.response import ResponsePage
+
+    save_devices([SavedDevice("sbc1.example.com", contexts=(1,), platforms=((1, "google"),))])
+    w = create_window()
+    w.confirm_close = lambda lost: True
+    qtbot.addWidget(w)
+    w.show()
+    csr_page = new_renewal_to_csr(qtbot, w)
+    leaf = test_ca.sign(csr_page.pem.toPlainText().encode(), tmp_path / "leaf.crt")
+    click_next(qtbot, w)
+    resp = page(w, ResponsePage)
+    assert isinstance(resp, ResponsePage)
+    resp.add_files([leaf, test_ca.inter_crt, test_ca.root_crt])
+    wait_outcome(qtbot, resp)
+    assert resp.verdict.text() == "Matches your key; chain complete"
+    details = resp.details.text()
+    assert (
+        "⚠ Google: Google SIP trunk (Google Telephony Platform) does not accept wildcard" in details
+    )
+    assert "Deploying to its contexts stops on this." in details
