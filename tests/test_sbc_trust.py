@@ -267,3 +267,25 @@ def test_a_full_store_stops_the_trusted_roots_step_naming_what_could_go(
     assert "holds 17 of 20 trusted certificates; 9 more do not fit" in result.message
     assert "'Old Partner CA 3'" in result.hint and "backup is at" in result.hint
     assert [p for m, p in sim.calls if "trustedRoot/incremental" in p] == []
+
+
+def test_accert_renew_deploys_again_with_the_same_platform(
+    sim: MediantSim,
+    tmp_path: Path,
+    test_ca,  # type: ignore[no-untyped-def]
+) -> None:
+    from app.ca_response import Source
+    from app.mediant.glue import deploy_to_device
+    from app.renewal.plan import plan_for
+    from app.workspace import Workspace
+    from tests.helpers import issued
+
+    ws, leaf = issued(tmp_path, test_ca)
+    ws.import_response([Source(leaf.name, leaf.read_bytes() + test_ca.inter_pem, None)])
+    result = deploy_to_device(
+        ws, deploy_target(sim, add_platform_roots=True, fqdn="sbc1.example.com"), timing=FAST
+    )
+    assert result.ok, result.message
+    (plan,) = plan_for(Workspace.open(ws.path)).sbcs
+    assert plan.platforms == ((1, "teams"),) and plan.add_platform_roots
+    assert plan.fqdn == "sbc1.example.com"

@@ -44,6 +44,9 @@ class SbcPlan:
     reset: bool = False
     trust_system: bool = False
     name: str = ""
+    platforms: tuple[tuple[int, str], ...] = ()  # the calling platform per context (Teams...)
+    add_platform_roots: bool = False
+    fqdn: str = ""
 
     @property
     def key(self) -> str:
@@ -126,6 +129,11 @@ def _sbc(s: dict[str, Any]) -> SbcPlan:
         reset=bool(s.get("reset", False)),
         trust_system=bool(s.get("trust_system", False)),
         name=str(s.get("name", "")),
+        platforms=tuple(
+            sorted((int(c), str(p)) for c, p in dict(s.get("platforms") or {}).items())
+        ),
+        add_platform_roots=bool(s.get("add_platform_roots", False)),
+        fqdn=str(s.get("fqdn", "")),
     )
 
 

@@ -471,6 +471,7 @@ def _deploy_sbc(
         contexts=plan.contexts, verify_ports=plan.verify_ports, reset=plan.reset,
         fingerprint=None,  # the pin recorded by the last deployment, never a new trust
         trust_system=plan.trust_system, name=plan.name,
+        platforms=plan.platforms, add_platform_roots=plan.add_platform_roots, fqdn=plan.fqdn,
     )  # fmt: skip
     result = deploy_to_device(ws, target)
     untrusted = result.error_kind == "DeviceUntrusted"
