@@ -20,6 +20,7 @@ from app.checks import cn_of
 from app.csr import sans_of
 from app.fingerprints import cert_sha256
 from app.names import is_ip, readable_name
+from app.peer_text import escape_peer
 from app.platforms import Platform
 
 if TYPE_CHECKING:
@@ -126,11 +127,12 @@ def _issuer_finding(
     strict = platform.issuer == "organizations"
     if root is None:
         top = chain[-1] if chain else leaf
+        issuer = escape_peer(readable_name(top.issuer))
         return ("problem" if strict else "warning"), (
-            f"The root of this certificate ('{readable_name(top.issuer)}') is unknown: "
+            f"The root of this certificate ('{issuer}') is unknown: "
             f"{who} trusts only {platform.issuer_note}. Import the CA's root, or use a public CA."
         )
-    name = cn_of(root) or readable_name(root.subject)
+    name = escape_peer(cn_of(root))
     if strict:
         orgs = [
             str(a.value) for a in root.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)

@@ -289,3 +289,31 @@ def test_accert_renew_deploys_again_with_the_same_platform(
     (plan,) = plan_for(Workspace.open(ws.path)).sbcs
     assert plan.platforms == ((1, "teams"),) and plan.add_platform_roots
     assert plan.fqdn == "sbc1.example.com"
+
+
+def test_names_from_the_device_store_are_shown_as_data(
+    sim: MediantSim, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import datetime as dt
+
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name(
+        [x509.NameAttribute(NameOID.COMMON_NAME, "Partner CA\x1b[8m SHA-256 00:00\u202e")]
+    )
+    now = dt.datetime.now(dt.UTC)
+    hostile = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name)
+        .public_key(key.public_key()).serial_number(x509.random_serial_number())
+        .not_valid_before(now).not_valid_after(now + dt.timedelta(days=30))
+        .sign(key, hashes.SHA256())
+        .public_bytes(serialization.Encoding.PEM)
+    )  # fmt: skip
+    sim.set_trusted(1, [hostile, *others(16)])  # 17 of 20: the seven do not fit
+    assert cli.main(args(sim, "--add", "--backup-dir", str(tmp_path))) == 1
+    err = capsys.readouterr().err
+    assert "'Partner CA\\x1b[8m SHA-256 00:00\\u202e'" in err
+    assert "\x1b" not in err and "\u202e" not in err

@@ -20,7 +20,7 @@ from app.fingerprints import cert_sha256, public_key_sha256
 from app.mediant.client import DeviceIdentity, MediantClient
 from app.mediant.errors import NoRestApi
 from app.mediant.ini import TlsContextRow, looks_like_ini, parse_tls_contexts
-from app.names import readable_name
+from app.peer_text import escape_peer
 from app.platforms import Platform, PlatformRoot, all_platforms
 from app.redact import redact
 
@@ -163,8 +163,7 @@ def full_store_error(
     free = max(limit - len(store), 0)
     if removable:
         names = "; ".join(
-            f"'{cn_of(c) or readable_name(c.subject)}' (SHA-256 {cert_sha256(c)[:23]}...)"
-            for c in removable
+            f"'{escape_peer(cn_of(c))}' (SHA-256 {cert_sha256(c)[:23]}...)" for c in removable
         )
         hint = (
             f"No platform profile nor the context's own chain needs: {names}. Remove "

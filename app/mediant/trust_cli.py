@@ -11,6 +11,7 @@ from typing import Any
 
 from app.errors import AccertError, InputError
 from app.mediant.devices import SavedDevice, load_devices, parse_host_port
+from app.peer_text import escape_peer
 
 EXIT_MISSING = 3  # roots missing: for Task Scheduler and scripts, like `accert scan`
 
@@ -163,8 +164,8 @@ def _print(report: Any) -> None:
 
     comparison = report.comparison
     ident = report.identity
-    print(f"{report.label}  {ident.product}, firmware {ident.firmware}")
-    print(f"  context {report.context.label()}: {report.status.text}")
+    print(f"{report.label}  {escape_peer(ident.product)}, firmware {escape_peer(ident.firmware)}")
+    print(f"  context {escape_peer(report.context.label())}: {report.status.text}")
     added = {r.sha256 for r in report.added}
     for root in comparison.platform.roots:
         if root in comparison.missing:
@@ -184,6 +185,6 @@ def _print(report: Any) -> None:
 
 
 def _err(message: str, hint: str = "") -> None:
-    print(f"error: {message}", file=sys.stderr)
+    print(f"error: {escape_peer(message)}", file=sys.stderr)
     if hint:
-        print(f"  {hint}", file=sys.stderr)
+        print(f"  {escape_peer(hint)}", file=sys.stderr)
