@@ -84,6 +84,11 @@ def test_deploy_page_and_summary_say_teams_roots_per_device(
     sbc.deploy_button.click()
     qtbot.waitUntil(lambda: sbc.message.isVisible() and sbc.add_button.isEnabled(), timeout=WAIT_MS)
     assert "Teams roots checked and completed" in confirmed[0]
+    # Served, but a device lacks Teams roots: the page says so, not just "done".
+    assert sbc.message.property("kind") == "warning"
+    assert f"Platform roots missing on 127.0.0.1:{checks_only.port} (Teams roots 3/7)" in (
+        sbc.message.text()
+    )
     assert confirmed[0].count("Teams roots checked") == 2
 
     assert sbc.row_text(key_adds)["Status"] == "done", sbc.message.text()

@@ -581,7 +581,27 @@ class SbcPanel(QWidget):
                 "Select a device to see why and where its backup is; fix it and deploy to it "
                 f"again. Report: {text_path}",
             )
+        self._warn_missing_roots(report)
         self._show_detail()
+
+    def _warn_missing_roots(self, report: FleetReport) -> None:
+        """A device that serves the new certificate but lacks its platform's roots still drops
+        the platform's calls: the page must not say only "done"."""
+        short = [
+            f"{r.label} ({', '.join(s.text for s in r.roots if not s.complete)})"
+            for r in report.results
+            if any(not s.complete for s in r.roots)
+        ]
+        if not short:
+            return
+        kind = "error" if self.message.property("kind") == "error" else "warning"
+        self.message.show_message(
+            kind,
+            self.message.text()
+            + f"\nPlatform roots missing on {', '.join(short)}: the platform's TLS handshake "
+            "fails there. Edit the device, tick 'Add the platform's missing trusted roots', and "
+            "deploy again (or run accert sbc-trust --add).",
+        )
 
     def _failed(self, exc: AccertError) -> None:
         self._set_running(False)
