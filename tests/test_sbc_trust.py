@@ -317,3 +317,15 @@ def test_names_from_the_device_store_are_shown_as_data(
     err = capsys.readouterr().err
     assert "'Partner CA\\x1b[8m SHA-256 00:00\\u202e'" in err
     assert "\x1b" not in err and "\u202e" not in err
+
+
+def test_a_new_device_certificate_is_taken_only_with_replace_fingerprint(
+    sim: MediantSim, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from app.mediant import pins
+
+    pins.set_pin("127.0.0.1", sim.port, "AB:" * 31 + "AB")  # the certificate trusted before
+    assert cli.main(args(sim)) == 1
+    assert "--replace-fingerprint" in capsys.readouterr().err and sim.calls == []
+    assert cli.main(args(sim, "--replace-fingerprint")) == 3
+    assert "Teams roots 0/7" in capsys.readouterr().out

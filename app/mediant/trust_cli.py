@@ -49,6 +49,12 @@ def register(subparsers: Any) -> None:
         "--fingerprint", metavar="SHA256:..", help="trust this device HTTPS certificate (pinned)"
     )
     p.add_argument(
+        "--replace-fingerprint",
+        action="store_true",
+        help="the device's certificate was replaced on purpose: the --fingerprint given replaces "
+        "the one trusted before (only if the device presents exactly that certificate)",
+    )
+    p.add_argument(
         "--trust-system", action="store_true", help="verify the device against the system store"
     )
     p.add_argument("--add", action="store_true", help="add the missing roots (backup first)")
@@ -118,6 +124,7 @@ def cmd_sbc_trust(args: argparse.Namespace) -> int:
                 _password_for(device, args),
                 fingerprint=args.fingerprint,
                 trust_system=args.trust_system,
+                replace_fingerprint=args.replace_fingerprint,
             )
             if args.host:
                 target = _ask_trust_on_first_contact(target)
