@@ -10,8 +10,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import platformdirs
-
 from app.atomic import atomic_write_text
 from app.paths import config_dir
 
@@ -42,11 +40,6 @@ def synced_root(path: Path) -> Path | None:
         if target == base or target.startswith(base.rstrip(os.sep) + os.sep):
             return root
     return None
-
-
-def documents_synced() -> Path | None:
-    """The OneDrive folder holding Documents (the known folder, wherever it was moved)."""
-    return synced_root(Path(platformdirs.user_documents_dir()))
 
 
 def local_exports_root() -> Path:

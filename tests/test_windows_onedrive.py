@@ -12,7 +12,7 @@ from typing import Any
 import platformdirs
 import pytest
 
-from app import onedrive
+from app import onedrive, paths
 from app.ca_response import Source
 from app.cli import main
 from app.errors import ExportError
@@ -45,8 +45,14 @@ def _renewal_in(folder: Path, ca: TestCA) -> Workspace:
     return ws
 
 
-def test_documents_under_onedrive_is_detected(synced: Path, tmp_path: Path) -> None:
-    assert onedrive.documents_synced() == synced
+def test_documents_under_onedrive_is_detected(
+    synced: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Known Folder Move: Windows' Documents folder (as platformdirs asks Windows for it) lies
+    in OneDrive, and with it the default renewals folder."""
+    monkeypatch.delenv("ACCERT_HOME")
+    assert paths.workspaces_root() == synced / "Documents" / "accert"
+    assert onedrive.synced_root(paths.workspaces_root()) == synced
     assert onedrive.synced_root(synced / "Documents" / "accert" / "x") == synced
     assert onedrive.synced_root(tmp_path / "Users" / "ana" / "accert exports") is None
     assert onedrive.synced_root(Path(str(synced) + " (old)") / "x") is None  # a namesake
