@@ -173,7 +173,7 @@ def device_from_fields(
     )
 
 
-REMEMBER_TEXT = "&Remember the password in the credential store"
+REMEMBER_TEXT = "Re&member the password in the credential store"  # Alt+R: Read
 
 
 class PasswordDialog(QDialog):

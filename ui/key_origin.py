@@ -51,7 +51,8 @@ class KeyOriginBox(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
         self.here = QRadioButton("Made &here by accert (encrypted in the renewal folder)")
-        self.on_device = QRadioButton("Made by one S&BC, and it never leaves that device")
+        # Alt+B is Back.
+        self.on_device = QRadioButton("Made by one SBC, and it never &leaves that device")
         self.here.setChecked(True)
         layout.addWidget(self.here)
         layout.addWidget(self.on_device)

@@ -122,7 +122,7 @@ class OvocPanel(QWidget):
         layout.addLayout(form)
 
         row = QHBoxLayout()
-        self.show_plan = QPushButton("Show what will be &sent")
+        self.show_plan = QPushButton("Show what wi&ll be sent")  # Alt+S is the SBCs tab
         self.show_plan.clicked.connect(self.preview)
         self.deploy_button = QPushButton("&Deploy to OVOC")
         self.deploy_button.setAutoDefault(False)

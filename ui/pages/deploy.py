@@ -150,8 +150,8 @@ class DeployPage(BasePage):
         row.addStretch(1)
         row.addWidget(self.write_files)
         m.addLayout(row)
-        # Each list its own letters: both are on the tab at once (Alt+Y/Alt+D, Alt+T/Alt+L).
-        self.sbc_steps = StepsView("Cop&y steps", "Open the files' fol&der")
+        # Each list its own letters: both are on the tab at once (Alt+C/Alt+D, Alt+T/Alt+L).
+        self.sbc_steps = StepsView("&Copy steps", "Open the files' fol&der")
         m.addWidget(self.sbc_steps, 1)
         m.addWidget(heading("OVOC with WinSCP and PuTTY"))
         row = QHBoxLayout()
@@ -162,7 +162,8 @@ class DeployPage(BasePage):
         m.addLayout(row)
         self.ovoc_steps = StepsView("Copy the OVOC s&teps", "Open the OVOC fi&les' folder")
         m.addWidget(self.ovoc_steps, 1)
-        self.tabs.addTab(manual, "By &hand")  # Alt+B is Back
+        # Tabs' letters work from every tab: B is Back, H the OVOC tab's HTTPS port.
+        self.tabs.addTab(manual, "B&y hand")
         # What was and was not deployed, and what Next does: deploying is optional.
         self.status = note("")
         self.status.setObjectName("deploy-status")

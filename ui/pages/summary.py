@@ -183,7 +183,7 @@ class SummaryPage(BasePage):
         self.view = QTextBrowser()
         layout.addWidget(self.view, 1)
         row = QHBoxLayout()
-        self.open_folder = QPushButton("Open the renewal &folder")
+        self.open_folder = QPushButton("&Open the renewal folder")  # Alt+F is Finish
         self.open_folder.clicked.connect(lambda: self._open(self.session.require().path))
         self.open_path = open_in_system  # tests replace it (nothing opens offscreen)
         self.open_log = QPushButton("Open the &log")
