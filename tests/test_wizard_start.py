@@ -13,7 +13,8 @@ from pytestqt.qtbot import QtBot
 from app.request import KeyType
 from app.workspace import Stage, Workspace
 from tests.helpers import wildcard_spec
-from tests.test_wizard import WAIT_MS, _open, click, click_next, page
+from tests.pki import TestCA
+from tests.test_wizard import WAIT_MS, _open, click, click_next, page, type_into, wait_outcome
 from ui.pages.csr import CsrPage
 from ui.pages.names import NamesPage
 from ui.pages.start import StartPage
@@ -149,3 +150,112 @@ def test_last_change_is_shown_in_full(
         assert start.renewals.columnWidth(column) >= needed, row.text(column)
         header = start.renewals.headerItem().text(column)
         assert start.renewals.columnWidth(column) >= metrics.horizontalAdvance(header)
+
+
+# --- a PFX that belongs to a renewal (issue 17, point 7) --------------------------------------
+
+
+def _issued(test_ca: TestCA, tmp_path: Path, cn: str, org: str = "Example Ltd") -> Workspace:
+    from app.ca_response import Source
+    from app.request import RequestSpec, Subject
+
+    spec = RequestSpec(Subject(cn, org, "Voice", "London", "", "GB", ""), (), KeyType.EC256)
+    ws = Workspace.create(spec)
+    ws.generate()
+    leaf = test_ca.sign(ws.csr_pem, tmp_path / f"{cn}.crt")
+    ws.import_response([Source("leaf.crt", leaf.read_bytes() + test_ca.inter_pem)])
+    return ws
+
+
+def _open_file(qtbot: QtBot, w: RenewalWizard, path: Path, password: str) -> None:
+    start = page(w, StartPage)
+    assert isinstance(start, StartPage)
+    click(qtbot, start.existing)
+    type_into(qtbot, start.file, str(path))
+    click_next(qtbot, w)
+    qtbot.waitUntil(start.password.isVisible, timeout=WAIT_MS)
+    assert start.message.property("kind") == "info"  # asked for, not an error
+    type_into(qtbot, start.password, password)
+    click_next(qtbot, w)
+
+
+def test_a_pfx_exported_from_a_renewal_opens_that_renewal(
+    qtbot: QtBot, test_ca: TestCA, tmp_path: Path
+) -> None:
+    from app.export import Artifact, ExportOptions
+    from app.workspace import list_workspaces
+    from ui.pages.deploy import DeployPage
+
+    ws = _issued(test_ca, tmp_path, "sbc.example.com")
+    result = ws.export(
+        tmp_path / "out", ExportOptions(frozenset({Artifact.PFX}), "Pfx-pass-2026-x")
+    )
+    before = {s.path for s in list_workspaces()}
+    w = _open(qtbot)
+    _open_file(qtbot, w, result.files[0].path, "Pfx-pass-2026-x")
+    qtbot.waitUntil(lambda: isinstance(w.currentPage(), DeployPage), timeout=WAIT_MS)
+    assert w.session.require().path == ws.path  # the same renewal, where it was left
+    assert {s.path for s in list_workspaces()} == before  # no duplicate "…-2"
+    assert w.session.require().state.request.subject.organization == "Example Ltd"
+
+
+def test_a_pfx_for_a_renewal_waiting_for_the_ca_brings_it_the_certificate(
+    qtbot: QtBot, test_ca: TestCA, tmp_path: Path
+) -> None:
+    from cryptography import x509
+    from cryptography.hazmat.primitives.serialization import BestAvailableEncryption, pkcs12
+
+    from ui.pages.response import ResponsePage
+
+    ws = Workspace.create(wildcard_spec(KeyType.EC256, cn="waiting.example.com"))
+    ws.generate()
+    leaf = x509.load_pem_x509_certificate(test_ca.sign(ws.csr_pem, tmp_path / "l.crt").read_bytes())
+    pfx = tmp_path / "from-the-ca.pfx"
+    pfx.write_bytes(
+        pkcs12.serialize_key_and_certificates(
+            b"waiting",
+            ws.private_key(),
+            leaf,
+            [x509.load_pem_x509_certificate(p) for p in (test_ca.inter_pem, test_ca.root_pem)],
+            BestAvailableEncryption(b"Ca-gave-me-1"),
+        )
+    )
+    w = _open(qtbot)
+    _open_file(qtbot, w, pfx, "Ca-gave-me-1")
+    qtbot.waitUntil(lambda: isinstance(w.currentPage(), ResponsePage), timeout=WAIT_MS)
+    assert w.session.require().path == ws.path
+    resp = w.currentPage()
+    assert isinstance(resp, ResponsePage)
+    wait_outcome(qtbot, resp)
+    assert resp.verdict.text() == "Matches your key; chain complete"
+    assert "from-the-ca.pfx" in resp.added.text()
+
+
+def test_a_new_renewal_takes_the_defaults_of_the_last_renewal_that_had_them(
+    qtbot: QtBot, test_ca: TestCA, tmp_path: Path
+) -> None:
+    from app.export import Artifact, ExportOptions
+    from ui.pages.names import NamesPage
+
+    _issued(test_ca, tmp_path, "last-year.example.com", org="Example Ltd")
+    # Then a PFX from elsewhere: its renewal has the CN only, and is the newest.
+    other = Workspace.create(wildcard_spec(KeyType.EC256, cn="other.example.com"), tmp_path / "x")
+    other.generate()
+    leaf = test_ca.sign(other.csr_pem, tmp_path / "other.crt")
+    from app.ca_response import Source
+
+    other.import_response([Source("l.crt", leaf.read_bytes() + test_ca.inter_pem)])
+    pfx = other.export(tmp_path / "o", ExportOptions(frozenset({Artifact.PFX}), "Other-pass-11"))
+    w = _open(qtbot)
+    _open_file(qtbot, w, pfx.files[0].path, "Other-pass-11")
+    qtbot.waitUntil(lambda: w.currentId() != 0, timeout=WAIT_MS)
+    assert w.session.require().state.key_origin == "pfx"
+    assert w.session.require().state.request.subject.organization == ""
+    w.close()
+
+    w2 = _open(qtbot)
+    click_next(qtbot, w2)  # Start a new renewal
+    names = page(w2, NamesPage)
+    assert isinstance(names, NamesPage)
+    assert names.org.text() == "Example Ltd" and names.locality.text() == "London"
+    assert names.cn.text() == ""

@@ -50,7 +50,7 @@ def open_existing(path: Path, password: str | None) -> tuple[Workspace, StartCho
 
     source = Source(path.name, path.read_bytes(), password)
     if path.suffix.lower() in _PFX:
-        return create_from_pfx(source), StartChoice.PFX, []
+        return flow.open_pfx(source)
     found = flow.renewal_for_response([source])
     if found is None:
         raise ImportProblem(
@@ -336,4 +336,8 @@ class StartPage(BasePage):
         if isinstance(exc, PasswordNeeded):
             self.password.show()
             self.password.setFocus()
+            if not self.password.text():  # asked for, not yet wrong: not an error
+                self.message.show_message("info", f"{exc.message}\n{exc.hint}".strip())
+                self.completeChanged.emit()
+                return
         super().show_error(exc)
