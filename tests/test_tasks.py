@@ -54,7 +54,6 @@ def test_thousands_of_tasks_finish_fail_report_and_cancel_without_a_crash(qtbot:
     unexpected: list[str] = []
     runner = TaskRunner(on_unexpected=lambda exc, _d: unexpected.append(str(exc)), parent=window)
     assert runner.pool.maxThreadCount() >= 2  # type: ignore[attr-defined]
-    started = time.monotonic()
 
     done: list[int] = []
     errors: list[str] = []
@@ -113,8 +112,7 @@ def test_thousands_of_tasks_finish_fail_report_and_cancel_without_a_crash(qtbot:
 
     status.setText("finished")
     assert status.text() == "finished"
-    # Well within CI's patience (measured ~2-4 s on a loaded 2-core machine).
-    assert time.monotonic() - started < 30
+    # Not a timed test (speed belongs in bench/): about 5 s alone on a 2-core machine.
 
 
 def test_runners_that_come_and_go_while_their_tasks_finish(qtbot: QtBot) -> None:
