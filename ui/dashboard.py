@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QByteArray, QObject, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QByteArray, QModelIndex, QObject, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QPainter, QPaintEvent
 from PySide6.QtSvg import QSvgRenderer
 from PySide6.QtWidgets import (
@@ -49,6 +49,8 @@ from ui.feedback import Message
 from ui.tasks import TaskRunner
 
 if TYPE_CHECKING:
+    from cryptography import x509
+
     from ui.wizard import RenewalWizard
 
 # Most telling first: at 100 % on a laptop the right-hand columns may need a scroll.
@@ -243,6 +245,10 @@ class Dashboard(QDialog):
         header.setStretchLastSection(True)
         self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 8)
         self.table.itemSelectionChanged.connect(self._selection_changed)
+        self.table.setToolTip("Double-click a row (or press Enter) to see the served certificate")
+        from ui.cert_view import CertificateOpener
+
+        self.opener = CertificateOpener(self.table, self._cert_at)
         layout.addWidget(self.table, 1)
         self.timeline = Timeline()
         layout.addWidget(self.timeline)
@@ -427,6 +433,16 @@ class Dashboard(QDialog):
         self.cancel_button.setEnabled(scanning)
         for b in (self.add_button, self.remove_button, self.import_button):
             b.setEnabled(not scanning)
+
+    def _cert_at(self, index: QModelIndex) -> x509.Certificate | None:
+        """The certificate the row's port served at the last scan (none if unreachable)."""
+        from cryptography import x509
+
+        item = self.table.item(index.row(), 0)
+        row = item.data(Qt.ItemDataRole.UserRole) if item is not None else None
+        if not isinstance(row, ScanRow) or not row.leaf_der:
+            return None
+        return x509.load_der_x509_certificate(row.leaf_der)
 
     @staticmethod
     def _cells(row: ScanRow) -> dict[str, str]:

@@ -18,6 +18,7 @@ from enum import IntEnum, StrEnum
 from typing import TYPE_CHECKING
 
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from app import chain as chains
@@ -109,6 +110,7 @@ class ScanRow:
     seconds: float = 0.0
     threshold: int = EXPIRY_WARNING_DAYS
     problems: tuple[str, ...] = field(default=())
+    leaf_der: bytes = field(default=b"", repr=False)  # the served certificate, to look inside
 
     @property
     def urgency(self) -> Urgency:
@@ -205,6 +207,7 @@ def describe_served(
         match=renewal.match(leaf),
         protocol=served.protocol,
         seconds=seconds,
+        leaf_der=leaf.public_bytes(serialization.Encoding.DER),
         threshold=threshold,
         problems=tuple(_problems(leaf, bits, complete, note)),
     )

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -32,6 +33,9 @@ from ui.acme_dialog import AcmeDialog
 from ui.base import BasePage, mono_font, note
 from ui.feedback import Message
 from ui.tasks import Task
+
+if TYPE_CHECKING:
+    from cryptography import x509
 
 ROLE_NAMES = {
     "leaf": "Your certificate",
@@ -152,6 +156,10 @@ class ResponsePage(BasePage):
         for col in range(1, 5):
             self.tree.header().setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
         self.tree.setMinimumHeight(110)
+        self.tree.setToolTip("Double-click a certificate (or press Enter) to see inside it")
+        from ui.cert_view import CertificateOpener
+
+        self.opener = CertificateOpener(self.tree, self._cert_at)
         layout.addWidget(self.tree, 1)
         self.details = Message()
         self.details.setObjectName("details")
@@ -297,16 +305,22 @@ class ResponsePage(BasePage):
         if not outcome.acceptable:
             kind = "error"
         self.verdict.show_message(kind, outcome.verdict())
+        from app.fingerprints import cert_sha256
+
+        certs: dict[str, x509.Certificate] = {}
+        if outcome.report is not None:
+            for cert in (*outcome.report.chain, *outcome.report.unrelated):
+                certs[cert_sha256(cert)] = cert
         parent: QTreeWidget | QTreeWidgetItem = self.tree
         for info in reversed(outcome.chain):  # root at the top, as Windows shows a path
-            item = self._item(info)
+            item = self._item(info, certs)
             if isinstance(parent, QTreeWidget):
                 parent.addTopLevelItem(item)
             else:
                 parent.addChild(item)
             parent = item
         for info in outcome.others:
-            self.tree.addTopLevelItem(self._item(info))
+            self.tree.addTopLevelItem(self._item(info, certs))
         self.tree.expandAll()
         lines = [f"✖ {p}" for p in outcome.problems]
         lines += [f"⚠ {w}" for w in outcome.warnings]
@@ -318,8 +332,15 @@ class ResponsePage(BasePage):
         self.fetch.setVisible(bool(outcome.aia_url) and not outcome.complete)
         self.completeChanged.emit()
 
+    def _cert_at(self, index: QModelIndex) -> x509.Certificate | None:
+        from cryptography import x509
+
+        item = self.tree.itemFromIndex(index)
+        cert = item.data(0, Qt.ItemDataRole.UserRole) if item is not None else None
+        return cert if isinstance(cert, x509.Certificate) else None
+
     @staticmethod
-    def _item(info: CertInfo) -> QTreeWidgetItem:
+    def _item(info: CertInfo, certs: dict[str, x509.Certificate]) -> QTreeWidgetItem:
         left = f"{info.days_left} days" if info.days_left >= 0 else "EXPIRED"
         item = QTreeWidgetItem(
             [
@@ -331,6 +352,7 @@ class ResponsePage(BasePage):
             ]
         )
         item.setToolTip(0, "\n".join(info.lines()))
+        item.setData(0, Qt.ItemDataRole.UserRole, certs.get(info.sha256))
         return item
 
     # --- leaving: the response is kept and the renewal moves on ------------------------------

@@ -16,6 +16,8 @@ from app.reminder import renew_by, write_reminder
 from app.workspace import Workspace
 from ui.base import BasePage, nothing_opened, open_in_system
 
+CERT_LINK = "accert:certificate"
+
 
 def summary_html(ws: Workspace) -> str:
     s = ws.state
@@ -29,9 +31,12 @@ def summary_html(ws: Workspace) -> str:
     if s.leaf_sha256:
         rows.append(("SHA-256", s.leaf_sha256))
     rows += [("Renewal folder", str(ws.path)), ("Log", str(ws.log_path))]
+    cells = {k: escape(v) for k, v in rows}
+    if s.leaf_sha256:  # the certificate's name opens its details (and "View the certificate")
+        cells["Certificate"] = f"<a href='{CERT_LINK}'>{cells['Certificate']}</a>"
     table = "".join(
-        f"<tr><td style='padding-right:12px'><b>{escape(k)}</b></td><td>{escape(v)}</td></tr>"
-        for k, v in rows
+        f"<tr><td style='padding-right:12px'><b>{escape(k)}</b></td><td>{v}</td></tr>"
+        for k, v in cells.items()
     )
     parts = [f"<table>{table}</table>"]
     if s.exports:
@@ -181,6 +186,10 @@ class SummaryPage(BasePage):
         super().__init__(parent)
         layout = QVBoxLayout(self)
         self.view = QTextBrowser()
+        self.view.setOpenLinks(False)
+        self.view.anchorClicked.connect(
+            lambda url: self.view_certificate() if url.toString() == CERT_LINK else None
+        )
         layout.addWidget(self.view, 1)
         row = QHBoxLayout()
         self.open_folder = QPushButton("&Open the renewal folder")  # Alt+F is Finish
@@ -188,10 +197,13 @@ class SummaryPage(BasePage):
         self.open_path = open_in_system  # tests replace it (nothing opens offscreen)
         self.open_log = QPushButton("Open the &log")
         self.open_log.clicked.connect(self.show_log)
+        self.view_cert = QPushButton("&View the certificate…")
+        self.view_cert.clicked.connect(self.view_certificate)
         self.reminder = QPushButton("Add a renewal &reminder to your calendar")
         self.reminder.clicked.connect(self.add_reminder)
         row.addWidget(self.open_folder)
         row.addWidget(self.open_log)
+        row.addWidget(self.view_cert)
         row.addStretch(1)
         row.addWidget(self.reminder)
         layout.addLayout(row)
@@ -201,7 +213,19 @@ class SummaryPage(BasePage):
         ws = self.session.require()
         self.view.setHtml(summary_html(ws))
         self.reminder.setEnabled(bool(ws.state.leaf_not_after))
+        self.view_cert.setEnabled(bool(ws.state.leaf_sha256))
         self.message.clear_message()
+
+    def view_certificate(self) -> QWidget | None:
+        from ui.cert_view import show_certificate
+
+        ws = self.session.require()
+        try:
+            cert = ws.certificate()
+        except AccertError as exc:
+            self.message.show_error(exc)
+            return None
+        return show_certificate(cert, self.window())
 
     def add_reminder(self) -> None:
         """Write renew-reminder.ics into the renewal and open it: Outlook offers to save it."""
