@@ -152,6 +152,14 @@ class TargetDialog(QDialog):
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
+        # Wide enough for the title and the longest placeholder (they were cut off).
+        metrics = self.fontMetrics()
+        field = (
+            metrics.horizontalAdvance(self.ports.placeholderText()) + metrics.averageCharWidth() * 4
+        )
+        label = metrics.horizontalAdvance("Address:") + metrics.averageCharWidth() * 6
+        self.setMinimumWidth(max(field + label, metrics.horizontalAdvance("Add a target") * 3))
+        self.host.setFocus()
 
     def accept(self) -> None:
         try:
@@ -186,6 +194,7 @@ class Dashboard(QDialog):
         self.resize(1000, 640)
         self.tasks: TaskRunner = wizard.tasks
         self.inventory_file: Path | None = None  # None: the user's settings folder
+        self._kept: list[ScanRow] = []  # rows of the last scan kept while one target is scanned
         self.inventory = Inventory([])
         self.rows: list[ScanRow] = []
         self.cancel_event: threading.Event | None = None
@@ -217,7 +226,7 @@ class Dashboard(QDialog):
         wait_label.setBuddy(self.wait)
         self.scan_button = QPushButton("&Scan now")
         self.scan_button.setDefault(True)
-        self.scan_button.clicked.connect(self.start_scan)
+        self.scan_button.clicked.connect(lambda: self.start_scan())
         self.cancel_button = QPushButton("Stop")
         self.cancel_button.setEnabled(False)
         self.cancel_button.clicked.connect(self.stop_scan)
@@ -285,7 +294,7 @@ class Dashboard(QDialog):
     def load(self) -> None:
         self.message.clear_message()
         try:
-            self.inventory = inv.load(self.inventory_file)
+            self.inventory = inv.estate(self.inventory_file)
         except AccertError as exc:
             self.inventory = Inventory([])
             self.message.show_error(exc)
@@ -323,16 +332,24 @@ class Dashboard(QDialog):
         self._selection_changed()
 
     def add_target(self) -> None:
+        """Add a target and scan it at once; the rows of an earlier scan stay as they were."""
         target = self.ask_target()
         if target is None:
             return
+        earlier = [r for r in self.rows if r.target.key != target.key]
         self._save(self.inventory.merged([target]))
+        if earlier:  # keep what the last scan found for the others
+            self.rows = earlier
+            self._redraw(earlier, [target])
+        self.start_scan([target])
 
     def remove_selected(self) -> None:
         hosts = {t.host for t in self._selected_targets()}
         inventory = self.inventory
         for host in hosts:
             inventory = inventory.without(host)
+            if self.inventory_file is None:  # one list: the Deploy page's entry goes too
+                inv.forget_host(host)
         if hosts:
             self._save(inventory)
 
@@ -350,21 +367,25 @@ class Dashboard(QDialog):
 
     # --- scanning ----------------------------------------------------------------------------
 
-    def start_scan(self) -> None:
+    def start_scan(self, only: list[Target] | None = None) -> None:
+        """Scan every target, or `only` these (a target just added): the others' rows stay."""
         self.message.clear_message()
         if not self.inventory.targets:
             self.message.show_message("error", "Add targets first (Add target… or Import CSV…).")
             return
-        self.table.setRowCount(0)
-        self.rows = []
+        subset = Inventory(tuple(only)) if only else self.inventory
+        self._kept = [r for r in self.rows if only and r.target not in only]
+        if not only:
+            self.table.setRowCount(0)
+            self.rows = []
         self.cancel_event = threading.Event()
         self._set_scanning(True)
-        ports = sum(len(t.scan_ports) for t in self.inventory.targets)
+        ports = sum(len(t.scan_ports) for t in subset.targets)
         self.summary.setText(f"Scanning {ports} ports…")
         self.tasks.run(
             "Scanning the estate",
             self._scan_work,
-            self.inventory,
+            subset,
             str(self.renewal.currentData() or ""),
             self.threshold.value(),
             float(self.wait.value()),
@@ -406,12 +427,20 @@ class Dashboard(QDialog):
         self._append(self._cells(row), row.target, row)
         self.summary.setText(f"Scanning… {len(self.rows)} port(s) answered or timed out")
 
-    def _scanned(self, rows: list[ScanRow]) -> None:
-        self._set_scanning(False)
-        self.rows = rows
+    def _redraw(self, rows: list[ScanRow], not_scanned: list[Target]) -> None:
         self.table.setRowCount(0)
         for row in rows:  # most urgent first
             self._append(self._cells(row), row.target, row)
+        for t in not_scanned:
+            for port in t.scan_ports:
+                self._append({"Target": t.label, "Port": str(port), "Status": "scanning…"}, t)
+
+    def _scanned(self, rows: list[ScanRow]) -> None:
+        self._set_scanning(False)
+        rows = sorted([*self._kept, *rows], key=lambda r: r.sort_key)
+        self._kept = []
+        self.rows = rows
+        self._redraw(rows, [])
         self.timeline.show_rows(rows, dt.datetime.now(dt.UTC))
         counts: dict[str, int] = {}
         for r in rows:

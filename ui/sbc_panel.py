@@ -35,7 +35,6 @@ from app.mediant.devices import (
     forget_device,
     forget_device_password,
     load_device_password,
-    load_devices,
     remember_device,
     store_device_password,
 )
@@ -226,8 +225,10 @@ class SbcPanel(QWidget):
 
     def load(self, preselected: Sequence[SavedDevice] = ()) -> None:
         """The saved devices plus those "renew these" chose; the chosen ones start ticked."""
+        from app.estate.inventory import deploy_devices
+
         chosen = {d.key for d in preselected}
-        devices = {d.key: d for d in load_devices()}
+        devices = {d.key: d for d in deploy_devices()}  # one list with the dashboard's
         for d in preselected:
             devices.setdefault(d.key, d)
         self.table.blockSignals(True)
@@ -335,8 +336,12 @@ class SbcPanel(QWidget):
         r = self._selected_row()
         if r is None or self._running:
             return
+        from app.estate.inventory import forget_host
+
         device = self._device(r)
         forget_device(device.host, device.port)
+        if not any(d.host.lower() == device.host.lower() for d in self.devices() if d != device):
+            forget_host(device.host)  # one list: off the dashboard too
         pins.forget_pin(device.host, device.port)  # added again: its certificate is shown again
         self.table.removeRow(r)
         self._update_buttons()

@@ -128,7 +128,7 @@ def _line(row: ScanRow) -> str:
 def cmd_scan(args: argparse.Namespace) -> int:
     if args.workers < 1 or args.timeout <= 0 or args.threshold < 0:
         raise InputError("--workers, --timeout and --threshold must be positive.", "")
-    inventory = inv.load(args.inventory)
+    inventory = inv.estate(args.inventory)
     if not inventory.targets:
         raise InputError(
             f"The inventory {args.inventory or inv.inventory_path()} lists no targets.",
@@ -199,7 +199,7 @@ def cmd_from_devices(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    inventory = inv.load(args.inventory)
+    inventory = inv.estate(args.inventory)
     for t in inventory.targets:
         ports = " ".join(map(str, t.scan_ports))
         print(f"{t.label:<24} {t.kind.label:<12} {t.host:<32} ports {ports}  {t.site}".rstrip())

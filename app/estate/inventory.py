@@ -376,6 +376,62 @@ def from_saved_devices(devices: Iterable[SavedDevice]) -> list[Target]:
     ]
 
 
+# --- one list: the dashboard, the Deploy page and `accert inventory` -------------------------
+#
+# The Deploy page keeps each SBC's deployment details (contexts, account, ports to verify, reset)
+# in devices.json; the dashboard and `accert inventory` keep what to watch in the inventory. The
+# user sees one list: the user's own inventory includes every saved device, the Deploy page every
+# SBC of the inventory, and removing a device from either removes it from both.
+
+
+def estate(path: Path | None = None) -> Inventory:
+    """The inventory, plus the SBCs saved on the Deploy page it does not list yet.
+
+    Only the user's own inventory (path None) is joined with the saved devices; a file named
+    on purpose is shown as it is.
+    """
+    inventory = load(path)
+    if path is not None and path != inventory_path():
+        return inventory
+    from app.mediant.devices import load_devices
+
+    listed = {t.host.lower() for t in inventory.targets if t.kind is Kind.SBC}
+    extra = [t for t in from_saved_devices(load_devices()) if t.host.lower() not in listed]
+    if not extra:
+        return inventory
+    return Inventory(tuple(_sorted([*inventory.targets, *_dedupe(extra)])))
+
+
+def deploy_devices() -> list[SavedDevice]:
+    """The Deploy page's list: the saved devices, plus the inventory's SBCs not among them."""
+    from app.mediant.devices import load_devices
+
+    devices = load_devices()
+    saved = {d.host.lower() for d in devices}
+    try:
+        targets = load().targets
+    except InputError:
+        targets = ()  # a broken inventory file is reported by the dashboard, not here
+    return devices + [
+        t.saved_device() for t in targets if t.kind is Kind.SBC and t.host.lower() not in saved
+    ]
+
+
+def forget_host(host: str) -> None:
+    """Remove a device from the one list: the inventory's targets and the saved devices."""
+    from app.mediant.devices import forget_device, load_devices
+
+    for d in load_devices():
+        if d.host.lower() == host.lower():
+            forget_device(d.host, d.port)
+    path = inventory_path()
+    if path.exists():
+        current = load(path)
+        smaller = current.without(host)
+        if smaller != current:
+            save(smaller, path)
+
+
 def replace_target(inventory: Inventory, old: Target, new: Target) -> Inventory:
     return Inventory(tuple(new if t == old else t for t in inventory.targets))
 
@@ -385,7 +441,10 @@ __all__ = [
     "Inventory",
     "Kind",
     "Target",
+    "deploy_devices",
     "dumps_toml",
+    "estate",
+    "forget_host",
     "from_saved_devices",
     "import_csv",
     "inventory_path",
