@@ -16,7 +16,6 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
     QDialogButtonBox,
-    QFileDialog,
     QHeaderView,
     QLabel,
     QPlainTextEdit,
@@ -121,17 +120,16 @@ class CertificateDialog(QDialog):
         self.message.show_message("ok", f"Saved as {path}.")
 
     def _ask_save_path(self) -> Path | None:
-        from app.folders import remember_folder, remembered_folder
+        from ui.file_dialogs import save_file
 
         stem = "".join(c if c.isalnum() or c in "-." else "_" for c in self.info.title) or "cert"
-        start = remembered_folder("certificate") / f"{stem}.crt"
-        name, _ = QFileDialog.getSaveFileName(
-            self, "Save the certificate", str(start), "Certificates (*.crt *.pem);;All files (*)"
+        return save_file(
+            self,
+            "certificate",
+            "Save the certificate",
+            f"{stem}.crt",
+            "Certificates (*.crt *.pem);;All files (*)",
         )
-        if not name:
-            return None
-        remember_folder("certificate", Path(name).parent)
-        return Path(name)
 
 
 _open: list[CertificateDialog] = []

@@ -21,7 +21,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
     QDialogButtonBox,
-    QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QHeaderView,
@@ -593,10 +592,16 @@ class Dashboard(QDialog):
         return dialog.target if dialog.exec() == QDialog.DialogCode.Accepted else None
 
     def _choose_open(self, title: str, filters: str) -> str:
-        return QFileDialog.getOpenFileName(self, title, "", filters)[0]
+        from ui.file_dialogs import open_file
+
+        path = open_file(self, "estate", title, filters)
+        return str(path) if path else ""
 
     def _choose_save(self, title: str, filters: str) -> str:
-        return QFileDialog.getSaveFileName(self, title, "", filters)[0]
+        from ui.file_dialogs import save_file
+
+        path = save_file(self, "estate", title, "", filters)
+        return str(path) if path else ""
 
     def _confirm(self, text: str) -> bool:
         answer = QMessageBox.question(

@@ -11,7 +11,6 @@ from typing import Any
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
-    QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -280,15 +279,19 @@ class CsrPage(BasePage):
         self.message.show_message("ok", "The CSR is on the clipboard.")
 
     def _save_dialog(self) -> None:
+        from ui.file_dialogs import save_file
+
         ws = self.session.require()
-        name, _ = QFileDialog.getSaveFileName(
+        path = save_file(
             self,
+            "csr",
             "Save the CSR",
-            str(ws.path / f"{ws.stem}.csr"),  # the renewal folder, where its other files are
+            f"{ws.stem}.csr",
             "Certificate request (*.csr);;All files (*)",
+            default=ws.path,  # never chosen yet: the renewal folder, where its other files are
         )
-        if name:
-            self.save_to(Path(name))
+        if path is not None:
+            self.save_to(path)
 
     def save_to(self, path: Path) -> None:
         ws = self.session.require()

@@ -8,7 +8,6 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
-    QFileDialog,
     QFormLayout,
     QGridLayout,
     QGroupBox,
@@ -240,9 +239,14 @@ class ExportPage(BasePage):
         return True
 
     def _browse(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Export into", self.folder.text())
-        if folder:
-            self.folder.setText(folder)
+        from ui.file_dialogs import choose_folder
+
+        current = Path(self.folder.text().strip()) if self.folder.text().strip() else None
+        folder = choose_folder(
+            self, "export", "Export into", current if current and current.is_dir() else None
+        )
+        if folder is not None:
+            self.folder.setText(str(folder))
 
     def export(self) -> None:
         ws = self.session.require()

@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
-    QFileDialog,
     QFrame,
     QHBoxLayout,
     QHeaderView,
@@ -188,14 +187,16 @@ class ResponsePage(BasePage):
             self._show_outcome(None)
 
     def browse(self) -> None:
-        names, _ = QFileDialog.getOpenFileNames(
+        from ui.file_dialogs import open_files
+
+        paths = open_files(
             self,
+            "ca-response",
             "The files your CA sent",
-            "",
             "Certificates (*.crt *.cer *.pem *.der *.p7b *.p7c *.zip *.pfx *.p12 *.txt);;"
             "All files (*)",
         )
-        self.add_files([Path(n) for n in names])
+        self.add_files(paths)
 
     def add_files(self, paths: list[Path]) -> None:
         sources: list[Source] = []

@@ -11,7 +11,6 @@ from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QButtonGroup,
-    QFileDialog,
     QHBoxLayout,
     QHeaderView,
     QLineEdit,
@@ -236,9 +235,11 @@ class StartPage(BasePage):
         self._changed()
 
     def _browse_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Open a renewal folder")
-        if folder:
-            self.add_folder(Path(folder))
+        from ui.file_dialogs import choose_folder
+
+        folder = choose_folder(self, "renewal-folder", "Open a renewal folder")
+        if folder is not None:
+            self.add_folder(folder)
 
     def add_folder(self, path: Path) -> None:
         """A renewal outside the usual folder: listed at the top and selected."""
@@ -259,14 +260,16 @@ class StartPage(BasePage):
         self.resume.setChecked(True)
 
     def _browse_file(self) -> None:
-        name, _ = QFileDialog.getOpenFileName(
+        from ui.file_dialogs import open_file
+
+        path = open_file(
             self,
+            "open-file",
             "Open a PFX or the CA's certificate",
-            "",
             "Certificates and PFX (*.pfx *.p12 *.crt *.cer *.pem *.p7b *.zip);;All files (*)",
         )
-        if name:
-            self.file.setText(name)
+        if path is not None:
+            self.file.setText(str(path))
             self.existing.setChecked(True)
 
     def _changed(self) -> None:

@@ -1,0 +1,96 @@
+"""File dialogs open where the user was last time for the same purpose (issue 17, point 8):
+the real QFileDialog is answered as a user answers it, and where it opened is checked."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PySide6.QtWidgets import QFileDialog
+from pytestqt.qtbot import QtBot
+
+from app.folders import remember_folder, remembered_folder
+from app.request import KeyType
+from app.workspace import Workspace
+from tests.helpers import wildcard_spec
+from tests.pki import TestCA
+from tests.test_wizard import WAIT_MS, _open, click, click_next, page
+from tests.test_wizard_deploy import _answer_modal
+from ui.pages.csr import CsrPage
+from ui.pages.response import ResponsePage
+from ui.pages.start import StartPage
+
+pytestmark = [
+    pytest.mark.qt_log_level_fail("WARNING"),
+    pytest.mark.qt_log_ignore("This plugin does not support"),
+]
+
+
+def test_each_purpose_keeps_its_own_folder(tmp_path: Path) -> None:
+    (tmp_path / "ca").mkdir()
+    (tmp_path / "csr").mkdir()
+    remember_folder("ca-response", tmp_path / "ca")
+    remember_folder("csr", tmp_path / "csr")
+    assert remembered_folder("ca-response") == tmp_path / "ca"
+    assert remembered_folder("csr") == tmp_path / "csr"
+    assert remembered_folder("export", tmp_path) == tmp_path  # never chosen: the default
+    (tmp_path / "csr").rmdir()
+    assert remembered_folder("csr", tmp_path) == tmp_path  # gone since: the default again
+
+
+def test_the_ca_response_dialog_opens_where_the_last_files_came_from(
+    qtbot: QtBot, test_ca: TestCA, tmp_path: Path
+) -> None:
+    ws = Workspace.create(wildcard_spec(KeyType.EC256))
+    ws.generate()
+    mail = tmp_path / "from-the-ca"
+    mail.mkdir()
+    leaf = test_ca.sign(ws.csr_pem, mail / "leaf.crt")
+    w = _open(qtbot)
+    start = page(w, StartPage)
+    assert isinstance(start, StartPage)
+    click(qtbot, start.resume)
+    click_next(qtbot, w)
+    csr = page(w, CsrPage)
+    assert isinstance(csr, CsrPage)
+    qtbot.waitUntil(csr.isComplete, timeout=WAIT_MS)
+
+    # Save the CSR into the CA's order folder: the CSR's purpose remembers it.
+    orders = tmp_path / "orders"
+    orders.mkdir()
+    seen: list[str] = []
+
+    def save_here(dialog: QFileDialog) -> None:
+        seen.append(dialog.directory().absolutePath())
+        dialog.selectFile(str(orders / "order.csr"))
+        dialog.accept()
+
+    errors = _answer_modal(qtbot, QFileDialog, save_here)
+    click(qtbot, csr.save)
+    assert not errors, errors
+    assert (orders / "order.csr").read_bytes() == ws.csr_pem
+
+    click_next(qtbot, w)
+    resp = page(w, ResponsePage)
+    assert isinstance(resp, ResponsePage)
+
+    def pick(dialog: QFileDialog) -> None:
+        seen.append(dialog.directory().absolutePath())
+        dialog.selectFile(str(leaf))
+        dialog.accept()
+
+    browse = next(b for b in resp.findChildren(type(csr.save)) if "Bro" in b.text())
+    errors = _answer_modal(qtbot, QFileDialog, pick)
+    click(qtbot, browse)
+    assert not errors, errors
+    assert "leaf.crt" in resp.added.text()
+    # Not the CSR's folder: each purpose has its own.
+    assert seen[1] != str(orders)
+
+    errors = _answer_modal(
+        qtbot, QFileDialog, lambda d: (seen.append(d.directory().absolutePath()), d.reject())
+    )
+    click(qtbot, browse)
+    assert not errors, errors
+    assert seen[2] == str(mail)  # where the CA's files came from last time
+    assert remembered_folder("csr") == orders
