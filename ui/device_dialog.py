@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -330,6 +330,18 @@ class DeviceDialog(QDialog):
         chosen = bool(self.platform.currentData())
         for widget in (self.platform_contexts, self.add_roots, self.fqdn):
             widget.setEnabled(chosen)
+
+    def event(self, event: QEvent) -> bool:
+        # A message (an error, the contexts read) makes the dialog taller rather than
+        # squeezing the fields above it.
+        handled = super().event(event)
+        if event.type() == QEvent.Type.LayoutRequest and self.isVisible():
+            layout = self.layout()
+            need = layout.totalHeightForWidth(self.width()) if layout is not None else -1
+            need = max(need, self.minimumSizeHint().height())
+            if need > self.height():
+                self.resize(self.width(), need)
+        return handled
 
     # --- the device's own list of contexts -----------------------------------------------
 

@@ -64,8 +64,19 @@ class RenewalWizard(QWizard):
         # Alt+Right / Alt+Left as in a browser, besides Enter and the mnemonics.
         QShortcut(QKeySequence("Alt+Right"), self, activated=self._next_if_enabled)
         QShortcut(QKeySequence("Alt+Left"), self, activated=self._back_if_enabled)
-        self.resize(look.scaled(860), look.scaled(700))
-        self.setMinimumSize(look.scaled(640), look.scaled(520))
+        self.fit_to_screen()
+
+    def fit_to_screen(self) -> None:
+        """The usual size, but never more than the screen's free area (200 % on a small
+        screen put Next below its bottom edge); the pages scroll when that is short."""
+        from PySide6.QtGui import QGuiApplication
+
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        free = screen.availableGeometry()
+        frame = 40  # the title bar and borders the window manager adds
+        width, height = free.width() - 16, free.height() - frame
+        self.setMinimumSize(min(look.scaled(640), width), min(look.scaled(520), height))
+        self.resize(min(look.scaled(860), width), min(look.scaled(700), height))
 
     def page_of(self, page: Page) -> BasePage:
         """The page, built (and its module imported) the first time it is asked for."""

@@ -225,7 +225,10 @@ class ExportPage(BasePage):
         # An empty meter reads as a broken line: it appears with the first character typed.
         self.strength.setVisible(bool(self.pass1.text()))
         self.strength.setProperty("score", score)
+        # Unpolish first: a polish alone keeps the colour of the first score (orange "Strong").
+        self.strength.style().unpolish(self.strength)
         self.strength.style().polish(self.strength)
+        self.strength.update()
         if self.pass2.text() and self.pass1.text() != self.pass2.text():
             hint = "The two passwords differ."
         self.strength_hint.setText(hint)

@@ -78,6 +78,12 @@ class NamesPage(BasePage):
         self.cn.setPlaceholderText("*.example.com or sbc.example.com")
         self.bare = QCheckBox()
         self.bare.setChecked(True)
+        # Its room is kept while hidden: the note and the rows below do not jump when a
+        # wildcard makes it appear.
+        policy = self.bare.sizePolicy()
+        policy.setRetainSizeWhenHidden(True)
+        self.bare.setSizePolicy(policy)
+        self.bare.setText("Also include the bare domain")
         self.bare.hide()
         self._row(
             form,
@@ -88,7 +94,7 @@ class NamesPage(BasePage):
             self.bare,
             note(
                 "A wildcard (*.example.com) covers one level of names (sbc1.example.com) but "
-                "not example.com itself: tick the box to include it."
+                "not example.com itself: for a wildcard, a box under the name includes it."
             ),
         )
 
