@@ -108,15 +108,19 @@ def shoot(out: Path, tmp: Path) -> None:
     from app.mediant.devices import SavedDevice, remember_device
     from app.request import KeyType, RequestSpec, Subject
     from app.workspace import Workspace
+    from tests.fakes.mediant_material import FAST
+    from tests.fakes.mediant_sim import MediantSim
     from tests.fakes.tls_listeners import TlsListener, closed_port, issue, stop_all
     from tests.pki import TestCA
     from ui.dashboard import Dashboard
     from ui.launch import create_window
     from ui.pages.csr import CsrPage
+    from ui.pages.deploy import DeployPage
     from ui.pages.export import ExportPage
     from ui.pages.names import NamesPage
     from ui.pages.response import ResponsePage
     from ui.pages.start import StartPage
+    from ui.pages.summary import SummaryPage
 
     ca = TestCA(tmp / "ca", "Example")
     # Last year's renewal (done) and one waiting for its CA: the Start page lists them.
@@ -210,21 +214,34 @@ def shoot(out: Path, tmp: Path) -> None:
     exp.export_button.click()
     settle(lambda: exp.result.isVisible() or exp.message.isVisible())
     grab(w, "05-export")
+    # A lab SBC (the tests' simulator of the documented REST API) to deploy to, as a user
+    # would: added, its certificate trusted, deployed; the row shows how it went.
+    sim = MediantSim(delay=0.05)
+    sim.__enter__()
+    lab = SavedDevice("127.0.0.1", sim.port, sim.user, (1,), (sim.context_port(1),), name="SBC Lab")
+    remember_device(lab)
     w.next()
     deploy = w.currentPage()
-    # The Deploy page is still changing: tick two devices if its SBC panel still can.
-    panel = getattr(deploy, "sbc", None)
-    if callable(getattr(panel, "set_checked", None)):
-        for target in ("sbc-lon.example.com:443", "sbc-par.example.com:443"):
-            try:
-                panel.set_checked(target)  # type: ignore[union-attr]
-            except (KeyError, LookupError, ValueError) as exc:
-                print(f"note: could not tick {target} on the Deploy page: {exc}")
-    else:
-        print("note: the Deploy page has no sbc.set_checked; shown as it opens")
+    assert isinstance(deploy, DeployPage)
+    panel = deploy.sbc
+    panel.timing = FAST
+    panel.passwords[lab.key] = sim.password
+    panel.ask_trust_all = lambda unknowns: unknowns
+    panel.confirm = lambda _text: True
+    panel.set_checked(lab.key)
+    panel.deploy_button.click()
+    settle(lambda: not panel.running and panel.message.isVisible(), seconds=60)
+    panel.set_checked("sbc-par.example.com:443")
+    panel.table.selectRow(panel.row_of(lab.key))
     grab(w, "06-deploy")
     w.button(QWizard.WizardButton.NextButton).click()
     grab(w, "07-summary")
+    summary = w.currentPage()
+    assert isinstance(summary, SummaryPage)
+    view = summary.view_certificate()
+    assert view is not None
+    grab(view, "09-certificate")
+    view.close()
 
     # The estate dashboard, scanning real TLS listeners in several states.
     listeners = []
@@ -252,6 +269,7 @@ def shoot(out: Path, tmp: Path) -> None:
     settle(dash.scan_button.isEnabled)
     grab(dash, "08-estate-dashboard")
     stop_all(listeners)
+    sim.__exit__(None, None, None)
 
 
 if __name__ == "__main__":

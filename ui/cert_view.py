@@ -62,7 +62,8 @@ class CertificateDialog(QDialog):
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         for name, value in self.info.rows:
-            item = QTreeWidgetItem([name, value])
+            item = QTreeWidgetItem([name, _two_lines(value)])
+            item.setData(1, Qt.ItemDataRole.UserRole, value)  # what Ctrl+C copies
             item.setToolTip(1, value)
             self.fields.addTopLevelItem(item)
         self.fields.setCurrentItem(self.fields.topLevelItem(0))
@@ -86,8 +87,7 @@ class CertificateDialog(QDialog):
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
         self.fields.setFocus()
-        width = self.fontMetrics().horizontalAdvance("M" * 60)
-        self.resize(max(640, width), 560)
+        self.resize(max(760, self.fontMetrics().horizontalAdvance("M" * 64)), 560)
 
     def value(self, field: str) -> str:
         for name, value in self.info.rows:
@@ -98,7 +98,7 @@ class CertificateDialog(QDialog):
     def copy_value(self) -> None:
         item = self.fields.currentItem()
         if item is not None:
-            QGuiApplication.clipboard().setText(item.text(1))
+            QGuiApplication.clipboard().setText(str(item.data(1, Qt.ItemDataRole.UserRole)))
 
     def _copy_pem(self) -> None:
         QGuiApplication.clipboard().setText(self.info.pem)
@@ -130,6 +130,13 @@ class CertificateDialog(QDialog):
             f"{stem}.crt",
             "Certificates (*.crt *.pem);;All files (*)",
         )
+
+
+def _two_lines(value: str) -> str:
+    """A SHA-256 in colon hex (95 characters) on two lines of 16 bytes, so none is cut off."""
+    if "\n" in value or len(value) < 64 or value.count(":") < 31:
+        return value
+    return f"{value[:48]}\n{value[48:]}"
 
 
 _open: list[CertificateDialog] = []
