@@ -204,6 +204,7 @@ def test_every_page_and_dialog_has_distinct_mnemonics(
 
 
 def _dialogs(parent: QWidget, tmp_path: Path) -> list[tuple[str, QWidget]]:
+    from ui.cert_view import CertificateDialog
     from ui.dashboard import Dashboard, TargetDialog
     from ui.device_dialog import DeviceDialog, PasswordDialog
     from ui.feedback import CrashReportDialog, UnexpectedDialog
@@ -228,6 +229,7 @@ def _dialogs(parent: QWidget, tmp_path: Path) -> list[tuple[str, QWidget]]:
         ("Add target", TargetDialog(parent)),
         ("Unexpected error", UnexpectedDialog(RuntimeError("x"), "", parent)),
         ("Crash report", CrashReportDialog(report, parent)),
+        ("Certificate", CertificateDialog(parent.session.require().certificate(), parent)),
     ]
 
 
