@@ -45,7 +45,6 @@ def open_existing(path: Path, password: str | None) -> tuple[Workspace, StartCho
     """Runs in the pool: a PFX becomes a renewal; a CA response finds the renewal it fits."""
     # The importer loads here, in the pool, when a file is opened: not before the first paint.
     from app.ca_response import Source
-    from app.workspace import create_from_pfx
 
     source = Source(path.name, path.read_bytes(), password)
     if path.suffix.lower() in _PFX:
