@@ -13,6 +13,7 @@ from pathlib import Path
 import platformdirs
 
 from app.atomic import atomic_write_text
+from app.errors import AccertError
 from app.paths import config_dir
 
 FILE = "folders.json"
@@ -47,5 +48,5 @@ def remember_folder(purpose: str, folder: Path) -> None:
     data = _load()
     data[purpose] = str(folder)
     # A settings folder that cannot be written: the next dialog starts in the default folder.
-    with contextlib.suppress(OSError):
+    with contextlib.suppress(OSError, AccertError):
         atomic_write_text(config_dir() / FILE, json.dumps(data, indent=2, sort_keys=True))

@@ -106,12 +106,16 @@ class CertificateDialog(QDialog):
 
     def save_pem(self) -> None:
         from app.atomic import atomic_write
+        from app.errors import AccertError
 
         path = self.ask_save_path()
         if path is None:
             return
         try:
             atomic_write(path, self.info.pem.encode("ascii"))
+        except AccertError as exc:  # says which file and what to check
+            self.message.show_error(exc)
+            return
         except OSError as exc:
             self.message.show_message(
                 "error", f"Could not write {path}: {exc.strerror or exc}. Choose another folder."
