@@ -119,15 +119,21 @@ def _parse_one(data: bytes, name: str, password: str | None, out: Parsed, depth:
     if data[:4] == b"PK\x03\x04" or (data[:4] == b"PK\x05\x06"):
         _parse_zip(data, name, password, out, depth)
         return
-    if _PEM_BEGIN.search(data):
+    has_pem = _PEM_BEGIN.search(data) is not None
+    # DER first, on the bytes exactly as they are: a signature may end in a byte that looks
+    # like whitespace (0x09-0x0d, 0x20), and a subject may even hold a PEM marker.
+    if data[:1] == b"\x30" and _parse_der(data, name, password, out, strict=has_pem):
+        return
+    if has_pem:
         _parse_pem(data, name, password, out)
         return
     if stripped[:1] == b"\x30":
-        _parse_der(stripped, name, password, out)
+        # Only now, as a second chance: DER with a line end added by a mail or web gateway.
+        _parse_der(stripped, name, password, out, strict=False)
         return
     decoded = _bare_base64(stripped)
     if decoded is not None:
-        _parse_der(decoded, name, password, out)
+        _parse_der(decoded, name, password, out, strict=False)
         return
     raise ImportProblem(
         f"{name} is not a certificate file: it is neither PEM, DER, PKCS#7, ZIP nor PFX.",
@@ -261,10 +267,12 @@ def _load_pem_key(pem: bytes, where: str, password: str | None) -> PrivateKey:
     return check_supported(key, where)
 
 
-def _parse_der(der: bytes, name: str, password: str | None, out: Parsed) -> None:
+def _parse_der(der: bytes, name: str, password: str | None, out: Parsed, *, strict: bool) -> bool:
+    """Read `der` as a certificate, a PKCS#7 bundle or a PFX. True when it was one of them;
+    otherwise False when `strict` (the caller has another reading to try), else ImportProblem."""
     try:
         out.add(x509.load_der_x509_certificate(der), name)
-        return
+        return True
     except (ValueError, x509.InvalidVersion):  # not a certificate: maybe PKCS#7 or PFX
         pass
     try:
@@ -274,10 +282,14 @@ def _parse_der(der: bytes, name: str, password: str | None, out: Parsed) -> None
     if certs:
         for cert in certs:
             out.add(cert, name)
-        return
+        return True
+    if strict:
+        return False
     if _looks_like_pkcs12(der, name):
         _parse_pkcs12(der, name, password, out)
-        return
+        return True
+    if der != der.rstrip() and der.rstrip()[:1] == b"\x30":
+        return _parse_der(der.rstrip(), name, password, out, strict=False)
     raise ImportProblem(
         f"{name} is binary data but not a certificate, a PKCS#7 bundle or a PFX.",
         "The file may be cut off or of another kind; download it again from the CA.",
@@ -304,7 +316,7 @@ def _parse_pkcs12(der: bytes, name: str, password: str | None, out: Parsed) -> N
     last: Exception | None = None
     for secret in attempts:
         try:
-            key, cert, extra = pkcs12.load_key_and_certificates(der, secret)
+            key, cert, extra, ber = _load_pkcs12(der, secret)
         except UnsupportedAlgorithm as exc:
             raise ImportProblem(
                 f"{name} is protected with an encryption accert cannot read ({exc}).",
@@ -313,6 +325,11 @@ def _parse_pkcs12(der: bytes, name: str, password: str | None, out: Parsed) -> N
         except ValueError as exc:
             last = exc
             continue
+        if ber:
+            out.notes.append(
+                f"{name} is not in the strict (DER) form of PKCS#12 that current tools write; "
+                "it was read all the same. If a device refuses it, export a new PFX from accert."
+            )
         if cert is not None:
             out.add(cert, name)
         for extra_cert in extra:
@@ -328,6 +345,20 @@ def _parse_pkcs12(der: bytes, name: str, password: str | None, out: Parsed) -> N
     raise PasswordNeeded(
         f"{name} is a PFX/PKCS#12 file protected by a password.", "Enter its password."
     ) from last
+
+
+def _load_pkcs12(
+    der: bytes, secret: bytes | None
+) -> tuple[
+    pkcs12.PKCS12PrivateKeyTypes | None, x509.Certificate | None, list[x509.Certificate], bool
+]:
+    """pkcs12.load_key_and_certificates, with its "falling back to parsing as BER"
+    UserWarning (printed on stderr, in cryptography's words) turned into a flag we explain."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UserWarning)
+        key, cert, extra = pkcs12.load_key_and_certificates(der, secret)
+    ber = any("BER" in str(w.message) for w in caught)
+    return key, cert, extra, ber
 
 
 def _parse_zip(data: bytes, name: str, password: str | None, out: Parsed, depth: int) -> None:

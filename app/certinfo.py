@@ -11,7 +11,7 @@ from app.checks import cn_of, days_left
 from app.csr import sans_of
 from app.fingerprints import cert_sha256, public_key_sha256
 from app.keys import describe
-from app.names import readable_name
+from app.names import readable_name, shown
 
 
 @dataclass(frozen=True)
@@ -33,12 +33,12 @@ class CertInfo:
 
     def lines(self) -> list[str]:
         out = [
-            f"{self.role.capitalize()}: {self.common_name}",
+            f"{self.role.capitalize()}: {shown(self.common_name)}",
             f"  Subject:     {self.subject}",
             f"  Issuer:      {self.issuer}",
         ]
         if self.sans:
-            out.append(f"  Names (SAN): {', '.join(self.sans)}")
+            out.append(f"  Names (SAN): {', '.join(shown(n) for n in self.sans)}")
         span = f"{self.not_before:%Y-%m-%d} to {self.not_after:%Y-%m-%d}"
         left = f"{self.days_left} days left" if self.days_left >= 0 else "EXPIRED"
         out += [

@@ -6,6 +6,7 @@ import functools
 import ipaddress
 import json
 import re
+import unicodedata
 from typing import TYPE_CHECKING
 
 from app.paths import resources_dir
@@ -47,9 +48,9 @@ def dns_name_error(name: str) -> str | None:
     if name.endswith("."):
         return f"'{name}' ends with a dot; leave the trailing dot out."
     try:
-        ascii_name = name.encode("idna").decode("ascii") if not name.isascii() else name
-    except UnicodeError:
-        return f"'{name}' is not a valid international domain name."
+        ascii_name = to_ascii(name)
+    except ValueError as exc:
+        return f"'{_visible(name)}' is not a valid international domain name: {exc}."
     if len(ascii_name) > 253:
         return f"'{name}' is longer than the 253 characters a DNS name may have."
     labels = ascii_name.split(".")
@@ -78,6 +79,67 @@ def dns_name_error(name: str) -> str | None:
     if len(labels) < 2 and not is_ip(name):
         return f"'{name}' is not fully qualified; public CAs need a name like sbc.example.com."
     return None
+
+
+def to_ascii(name: str) -> str:
+    """The form a certificate holds: each non-ASCII label as its IDNA A-label (`bücher` ->
+    `xn--bcher-kva`, IDNA 2008 with the UTS #46 mapping browsers use); ASCII labels as typed.
+
+    Raises ValueError saying why when a label cannot be an international domain name, and for
+    an `xn--` label that is not a valid A-label.
+    """
+    import idna  # only needed for the rare international name
+
+    labels = name.split(".")
+    out: list[str] = []
+    for label in labels:
+        if label.isascii() and not label.lower().startswith("xn--"):
+            out.append(label)
+            continue
+        try:
+            if label.isascii():
+                idna.decode(label)  # an A-label typed as such must be a real one
+                out.append(label.lower())
+            else:
+                out.append(idna.encode(label, uts46=True).decode("ascii"))
+        except (idna.IDNAError, UnicodeError) as exc:
+            reason = str(exc).split(" at position", 1)[0].split(" in '", 1)[0]
+            raise ValueError(
+                f"the part '{_visible(label)}' cannot be one ({_visible(reason)})"
+            ) from exc
+    return ".".join(out)
+
+
+def _visible(text: str) -> str:
+    """Control, format and bidirectional characters as \\uXXXX, so a message shows what was
+    typed instead of letting it reorder or hide the rest of the line."""
+    return "".join(
+        f"\\u{ord(c):04x}" if unicodedata.category(c) in {"Cc", "Cf", "Zl", "Zp"} else c
+        for c in text
+    )
+
+
+def to_unicode(name: str) -> str | None:
+    """`xn--bcher-kva.example.com` -> `bücher.example.com`; None when there is no A-label
+    (or it does not decode): then the ASCII form is all there is to show."""
+    if "xn--" not in name.lower():
+        return None
+    import idna
+
+    try:
+        return ".".join(
+            idna.decode(label) if label.lower().startswith("xn--") else label
+            for label in name.split(".")
+        )
+    except (idna.IDNAError, UnicodeError):
+        return None
+
+
+def shown(name: str) -> str:
+    """A name as screens print it: an international one in both forms, the one the
+    certificate holds first: `xn--bcher-kva.example.com (bücher.example.com)`."""
+    unicode_form = to_unicode(name)
+    return f"{name} ({unicode_form})" if unicode_form else name
 
 
 def san_error(value: str) -> str | None:

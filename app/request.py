@@ -6,7 +6,15 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from app.errors import InputError
-from app.names import bare_domain, country_error, dns_name_error, email_error, is_ip, san_error
+from app.names import (
+    bare_domain,
+    country_error,
+    dns_name_error,
+    email_error,
+    is_ip,
+    san_error,
+    to_ascii,
+)
 
 
 class KeyType(StrEnum):
@@ -184,11 +192,15 @@ def require_valid(spec: RequestSpec) -> RequestSpec:
     """Raise one InputError listing every problem; return a cleaned spec otherwise."""
     errors = validate(spec)
     if errors:
-        lines = "; ".join(e.message for e in errors)
-        raise InputError(f"The request is not valid: {lines}", "Correct the values and try again.")
+        if len(errors) == 1:
+            raise InputError(errors[0].message, "Correct it and try again.")
+        lines = " ".join(f"({n}) {e.message}" for n, e in enumerate(errors, start=1))
+        raise InputError(
+            f"The request has {len(errors)} problems: {lines}", "Correct them and try again."
+        )
     s = spec.subject
     cleaned = Subject(
-        common_name=s.common_name.strip(),
+        common_name=_certificate_name(s.common_name.strip()),
         organization=s.organization.strip(),
         organizational_unit=s.organizational_unit.strip(),
         locality=s.locality.strip(),
@@ -198,7 +210,13 @@ def require_valid(spec: RequestSpec) -> RequestSpec:
     )
     return RequestSpec(
         cleaned,
-        tuple(x.strip() for x in spec.sans if x.strip()),
+        tuple(_certificate_name(x.strip()) for x in spec.sans if x.strip()),
         spec.key_type,
         spec.include_bare_domain,
     )
+
+
+def _certificate_name(name: str) -> str:
+    """International names go into the CSR in their IDNA ASCII form (CAs and RFC 5280 want
+    A-labels in dNSName and in the CN); IP addresses and ASCII names as typed."""
+    return name if is_ip(name) else to_ascii(name)

@@ -137,3 +137,63 @@ def test_key_is_encrypted_at_rest_and_owner_only(tmp_path: Path) -> None:
         openssl("pkey", "-in", key_file, "-passin", "pass:wrong", "-noout")
     text = openssl("pkey", "-in", key_file, "-passin", "env:ACCERT_PASSPHRASE", "-noout", "-text")
     assert b"Private-Key: (2048 bit" in text
+
+
+# --- international names (IDNA) ----------------------------------------------------------------
+
+
+def test_international_names_go_into_the_csr_as_idna_and_organisation_as_unicode(
+    tmp_path: Path,
+) -> None:
+    spec = RequestSpec(
+        Subject("Bücher.example.com", "Müller & Söhne GmbH", "Tëst", "Zürich", "", "CH"),
+        ("straße.de", "xn--bcher-kva.example.com", "10.0.0.1"),
+    )
+    ws = Workspace.create(spec, tmp_path / "ws")
+    ws.generate()
+    (tmp_path / "r.csr").write_bytes(ws.csr_pem)
+    text = openssl(
+        "req", "-in", tmp_path / "r.csr", "-noout", "-text", "-verify", "-nameopt", "utf8"
+    ).decode()
+    assert "CN=xn--bcher-kva.example.com" in text.replace(" = ", "=")
+    assert "O=Müller & Söhne GmbH" in text.replace(" = ", "=")
+    # one name, not two: the Unicode SAN and its A-label are the same name
+    assert "DNS:xn--bcher-kva.example.com, DNS:xn--strae-oqa.de, IP Address:10.0.0.1" in text
+    assert ws.state.request.subject.common_name == "xn--bcher-kva.example.com"
+
+
+def test_names_are_shown_in_both_forms() -> None:
+    from app.names import shown
+
+    assert shown("xn--bcher-kva.example.com") == "xn--bcher-kva.example.com (bücher.example.com)"
+    assert shown("*.xn--mnchen-3ya.de") == "*.xn--mnchen-3ya.de (*.münchen.de)"
+    assert shown("sbc.example.com") == "sbc.example.com"
+    assert shown("xn--zz.example.com") == "xn--zz.example.com"  # not decodable: as it is
+
+
+@pytest.mark.parametrize(
+    ("cn", "expected"),
+    [
+        ("x\u202ey.example.com", "'x\\u202ey.example.com' is not a valid international domain"),
+        ("xn--zz.example.com", "the part 'xn--zz' cannot be one (Invalid A-label)"),
+        ("\u0661.example.com", "is not a valid international domain name"),
+    ],
+)
+def test_names_that_cannot_be_idna_are_refused_clearly(cn: str, expected: str) -> None:
+    errors = validate(RequestSpec(Subject(cn)))
+    assert len(errors) == 1 and errors[0].field == "common_name"
+    assert expected in errors[0].message
+    assert "\u202e" not in errors[0].message  # never echoed raw: it would reorder the line
+
+
+def test_several_problems_are_numbered_not_glued(tmp_path: Path) -> None:
+    spec = RequestSpec(Subject("sbc.example.com"), ("x y", "a..b.com"))
+    with pytest.raises(InputError) as raised:
+        Workspace.create(spec, tmp_path / "ws")
+    message = raised.value.message
+    assert message == (
+        "The request has 2 problems: (1) 'x y' contains spaces; a host name cannot. "
+        "(2) 'a..b.com' has an empty label (two dots in a row)."
+    )
+    assert ".;" not in message
+    assert not (tmp_path / "ws").exists()
