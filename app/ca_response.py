@@ -11,6 +11,7 @@ import warnings
 import zipfile
 import zlib
 from dataclasses import dataclass, field
+from typing import Any
 
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
@@ -349,9 +350,7 @@ def _parse_pkcs12(der: bytes, name: str, password: str | None, out: Parsed) -> N
 
 def _load_pkcs12(
     der: bytes, secret: bytes | None
-) -> tuple[
-    pkcs12.PKCS12PrivateKeyTypes | None, x509.Certificate | None, list[x509.Certificate], bool
-]:
+) -> tuple[Any, x509.Certificate | None, list[x509.Certificate], bool]:
     """pkcs12.load_key_and_certificates, with its "falling back to parsing as BER"
     UserWarning (printed on stderr, in cryptography's words) turned into a flag we explain."""
     with warnings.catch_warnings(record=True) as caught:

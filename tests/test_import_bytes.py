@@ -98,8 +98,11 @@ def test_every_pkcs7_bundle_is_read_as_it_is(certs: list[x509.Certificate], name
 @PROPERTY
 @given(
     cert=certificates,
-    password=st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),
-                     min_size=1, max_size=30),  # fmt: skip
+    password=st.text(
+        st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),
+        min_size=1,
+        max_size=30,
+    ),
     name=st.sampled_from(["server.pfx", "server.p12", "response"]),
 )
 def test_every_pfx_is_read_as_it_is(cert: x509.Certificate, password: str, name: str) -> None:
