@@ -147,28 +147,175 @@ def main(argv: Sequence[str] | None = None) -> int:
     make_output_safe()
     set_notice_listener(lambda text: _err(f"warning: {text}"))
     words = sys.argv[1:] if argv is None else list(argv)
-    parser = build_parser(chosen_command(words))
+    _tolerate_closed_pipes()
+    command = chosen_command(words)
+    parser = build_parser(command)
     args = parser.parse_args(words)
+    _refuse_empty_arguments(parser, command, words)
     handler: Handler = args.handler
     try:
-        return handler(args)
+        code = handler(args)
     except AccertError as exc:
-        if args.debug:
-            traceback.print_exc()
-        _err(f"error: {exc.message}")
-        if exc.hint:
-            _err(f"  {exc.hint}")
-        return 1
+        code = _report(args, f"error: {exc.message}", _command_line_hint(exc, args))
     except KeyboardInterrupt:
         _err("Interrupted; nothing half-written was kept.")
-        return 130
+        code = 130
+    except OSError as exc:
+        said = _os_error(exc)
+        code = _crash(args, exc) if said is None else _report(args, *said)
     except Exception as exc:  # the last net: one line for the user, the details in a file
-        crash = _record_crash()
-        if args.debug:
-            traceback.print_exc()
-        _err(f"error: unexpected {type(exc).__name__}: {redact(str(exc))}")
-        _err(f"  This is a bug. Details are in {crash}; run with --debug to see them here.")
-        return 70
+        code = _crash(args, exc)
+    _flush_output()
+    return code
+
+
+def _report(args: argparse.Namespace, message: str, hint: str) -> int:
+    if args.debug:
+        traceback.print_exc()
+    _err(message)
+    if hint:
+        _err(f"  {hint}")
+    return 1
+
+
+def _command_line_hint(exc: AccertError, args: argparse.Namespace) -> str:
+    """The engine's hints are written for the wizard ("Enter its password"); on the command
+    line, a PFX or key that needs a password given no --password-env/--password-file says
+    how to pass it (there may be no terminal to ask on)."""
+    from app.errors import PassphraseError
+
+    options = [o for o in ("password_env", "password_file") if hasattr(args, o)]
+    if (
+        type(exc).__name__ == "PasswordNeeded"
+        and isinstance(exc, PassphraseError)
+        and options
+        and all(getattr(args, o) is None for o in options)
+    ):
+        return "Pass its password with --password-env VAR or --password-file FILE."
+    return exc.hint
+
+
+def _crash(args: argparse.Namespace, exc: Exception) -> int:
+    crash = _record_crash()
+    if args.debug:
+        traceback.print_exc()
+    _err(f"error: unexpected {type(exc).__name__}: {redact(str(exc))}")
+    _err(f"  This is a bug. Details are in {crash}; run with --debug to see them here.")
+    return 70
+
+
+# --- the shared error path: what every command's user may get wrong -------------------------
+
+
+def _refuse_empty_arguments(
+    parser: argparse.ArgumentParser, command: str | None, words: Sequence[str]
+) -> None:
+    """An empty word ('') where a file, folder, host or name belongs: `Path('')` is the current
+    folder, so `--out ''` would quietly write into it. Options whose default is "" (the
+    organisation fields) may be left empty on purpose. Exits with argparse's usage error."""
+    if "" not in words or command is None:
+        return
+    subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    sub: argparse.ArgumentParser = subparsers.choices[command]
+    by_option = {o: a for a in sub._actions for o in a.option_strings}
+    for index, word in enumerate(words):
+        if word != "":
+            continue
+        before = words[index - 1] if index else ""
+        action = by_option.get(before)
+        if action is None:
+            sub.error("an argument is empty (''); give the file, folder or name it stands for.")
+        elif action.default != "":
+            sub.error(f"{before} is empty (''); give it a value.")
+
+
+def _os_error(exc: OSError) -> tuple[str, str] | None:
+    """A file system error on a path the user gave, in one line with the fix; None when it
+    is not about a path (then it is ours to look at)."""
+    import errno
+
+    if exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", -1)):
+        where = f" holding {exc.filename}" if exc.filename else ""
+        return f"error: the disk{where} is full.", "Free some space and run the command again."
+    if exc.filename is None or isinstance(exc, ConnectionError | TimeoutError):
+        return None
+    path = exc.filename
+    if isinstance(exc, FileExistsError):
+        kind = "a file" if Path(path).is_file() else "already there"
+        return (
+            f"error: {path} is {kind}, where accert needs to create a folder.",
+            "Give a folder name there (accert creates it), or move the file away.",
+        )
+    if isinstance(exc, NotADirectoryError):
+        return (
+            f"error: {path}: a part of this path is a file, not a folder.",
+            "Check the path: every part but the last must be a folder.",
+        )
+    if isinstance(exc, IsADirectoryError):
+        return (
+            f"error: {path} is a folder, where a file is needed.",
+            "Give the file's name, not its folder's.",
+        )
+    if isinstance(exc, FileNotFoundError):
+        return f"error: {path} does not exist.", "Check the path (and the current folder)."
+    if isinstance(exc, PermissionError):
+        return (
+            f"error: no permission for {path}.",
+            "Choose a place you may write to (e.g. under your Documents), or ask for access; "
+            "on Windows, close any program that holds the file open.",
+        )
+    return f"error: {path}: {exc.strerror or exc}.", "Check the path and try again."
+
+
+class _PipeSafe:
+    """sys.stdout/sys.stderr that treat a reader gone away (`accert show WS | head -1`) as a
+    normal end of the output, as `ls | head` does: the command still finishes its work (an
+    import is not left half-done because nobody reads the rest) and exits with its own code."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+    def write(self, text: str) -> int:
+        try:
+            return int(self._stream.write(text))
+        except BrokenPipeError:
+            _to_devnull(self._stream)
+            return len(text)
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            _to_devnull(self._stream)
+
+
+def _to_devnull(stream: Any) -> None:
+    """Point the stream's file descriptor at the null device: what is still buffered and
+    whatever follows goes nowhere, and Python's final flush at exit cannot fail again."""
+    import os
+
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, stream.fileno())
+        os.close(null)
+    except (OSError, ValueError):
+        pass
+
+
+def _tolerate_closed_pipes() -> None:
+    if sys.stdout is not None and not isinstance(sys.stdout, _PipeSafe):
+        sys.stdout = _PipeSafe(sys.stdout)
+    if sys.stderr is not None and not isinstance(sys.stderr, _PipeSafe):
+        sys.stderr = _PipeSafe(sys.stderr)
+
+
+def _flush_output() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        if stream is not None:
+            stream.flush()
 
 
 def _record_crash() -> Path:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import codecs
 import getpass
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -15,12 +16,47 @@ from app.redact import register_secret
 SERVICE = "accert"
 
 
-def from_env(var: str) -> str:
+# What a shell (POSIX, PowerShell's $env:, cmd's set) takes as a variable name without quoting.
+_VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def set_variable_hint(var: str) -> str:
+    """How to set `var` in the user's shell: PowerShell on Windows, POSIX elsewhere."""
+    if sys.platform == "win32":
+        return f"PowerShell: $env:{var}='...'"
+    return f"export {var}='...'"
+
+
+def from_env(var: str, option: str = "") -> str:
+    """The password held by the environment variable named `var`.
+
+    Hurried users put the password itself where the variable's name belongs
+    (`--pfx-password-env "$PFX_PASSWORD"`): anything that is not a variable name is never
+    printed, and is registered as a secret so no log or crash report keeps it either.
+    """
+    option = option or "--…-env"
+    example = option.strip("-").removesuffix("-env").replace("-", "_").upper() or "PASSWORD"
+    if not example.isidentifier():
+        example = "PASSWORD"
+    usage = f"{option} {example}" if option.startswith("-") else f'{option}: "{example}"'
+    hint = (
+        "Pass the NAME of the variable that holds the password, e.g. "
+        f"{usage} after {set_variable_hint(example)}"
+    )
+    if not var:
+        raise PassphraseError(f"{option} was given an empty name.", hint + ".")
+    if not _VARIABLE_NAME.fullmatch(var):
+        register_secret(var)
+        raise PassphraseError(
+            f"What was given to {option} is not a variable name (it is not shown here, in case "
+            "it is the password itself).",
+            hint + "; never the password itself.",
+        )
     value = os.environ.get(var)
     if value is None or value == "":
         raise PassphraseError(
             f"The environment variable {var} is not set or empty.",
-            f"Set it to the password before running the command (PowerShell: $env:{var}='...').",
+            f"Set it to the password before running the command ({set_variable_hint(var)}).",
         )
     register_secret(value)
     return value
@@ -106,11 +142,17 @@ def prompt(label: str, *, confirm: bool = False) -> str:
 
 
 def read_password(
-    label: str, *, env: str | None = None, file: Path | None = None, confirm: bool = False
+    label: str,
+    *,
+    env: str | None = None,
+    file: Path | None = None,
+    confirm: bool = False,
+    option: str = "",
 ) -> str:
-    """The one entry point the CLI uses for every password option."""
-    if env:
-        return from_env(env)
+    """The one entry point the CLI uses for every password option (`option`: the --…-env
+    option's name, for messages)."""
+    if env is not None:
+        return from_env(env, option)
     if file:
         return from_file(file)
     return prompt(label, confirm=confirm)

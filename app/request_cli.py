@@ -42,39 +42,43 @@ def register(subparsers: Any) -> None:
 
 def cmd_request(args: argparse.Namespace) -> int:
     # The engine is imported here, not at the top: `accert request --help` needs none of it.
-    from app.errors import InputError
-    from app.request import RequestSpec, Subject, parse_key_type
-    from app.workspace import STATE_FILE, Workspace
+    from app.names import shown
+    from app.request import RequestSpec, Subject, parse_key_type, require_valid
+    from app.workspace import STATE_FILE, Workspace, new_request
 
-    spec = RequestSpec(
-        Subject(args.cn, args.org, args.ou, args.locality, args.state, args.country, args.email),
-        tuple(args.san or ()),
-        parse_key_type(args.key),
-        include_bare_domain=not args.no_bare_domain,
+    if not args.workspace.strip():
+        raise _input_error(
+            "The renewal folder is empty ('').", "Give a folder name, e.g. renewals/sbc1."
+        )
+    spec = require_valid(
+        RequestSpec(
+            Subject(
+                args.cn, args.org, args.ou, args.locality, args.state, args.country, args.email
+            ),
+            tuple(args.san or ()),
+            parse_key_type(args.key),
+            include_bare_domain=not args.no_bare_domain,
+        )
     )
     path = Path(args.workspace)
+    progress = lambda m: _err(f"  {m}...")  # noqa: E731
+    from app.onedrive import notice_once
+
+    told = notice_once(path.absolute())
+    if told:
+        _err(f"Note: {told}")
     if (path / STATE_FILE).exists():
         ws = Workspace.open(path)
         if ws.state.stage.value == "new":
             ws.update_request(spec)
-        elif ws.state.request.all_sans() != spec.all_sans() or ws.state.request.subject != (
-            spec.subject
-        ):
-            raise InputError(
-                f"{path} already has a CSR for other names.",
-                "Use a new folder for a new request; this one is kept as it is.",
-            )
+        else:
+            _refuse_changes(path, ws.state.request, spec)
+        summary = ws.generate(progress=progress)
     else:
-        ws = Workspace.create(spec, path)
-    from app.onedrive import notice_once
-
-    told = notice_once(ws.path)
-    if told:
-        _err(f"Note: {told}")
-    summary = ws.generate(progress=lambda m: _err(f"  {m}..."))
+        ws, summary = new_request(spec, path, progress)
     _err(f"Request saved in {ws.path / 'request.csr'}")
     _err(f"  Subject: {summary.subject}")
-    _err(f"  Names:   {', '.join(summary.sans)}")
+    _err(f"  Names:   {', '.join(shown(n) for n in summary.sans)}")
     _err(
         f"  Key:     {summary.key} (encrypted in {ws.path / 'private.key'}), signed "
         f"{summary.signature}"
@@ -85,3 +89,41 @@ def cmd_request(args: argparse.Namespace) -> int:
     )
     sys.stdout.write(ws.csr_pem.decode("ascii"))
     return 0
+
+
+def _input_error(message: str, hint: str) -> Exception:
+    from app.errors import InputError
+
+    return InputError(message, hint)
+
+
+def _refuse_changes(path: Path, made: Any, asked: Any) -> None:
+    """The CSR in `path` was made for `made`; a re-run asking for anything else is refused,
+    saying exactly what differs (names or which subject fields)."""
+    if made.all_sans() != asked.all_sans():
+        raise _input_error(
+            f"{path} already has a CSR for other names ({', '.join(made.all_sans())}).",
+            "Use a new folder for a new request; this one is kept as it is.",
+        )
+    labels = {
+        "organization": "--org",
+        "organizational_unit": "--ou",
+        "locality": "--locality",
+        "state": "--state",
+        "country": "--country",
+        "email": "--email",
+        "common_name": "--cn",
+    }
+    changed = [
+        f"{option} '{getattr(made.subject, field)}' there, '{getattr(asked.subject, field)}' now"
+        for field, option in labels.items()
+        if getattr(made.subject, field) != getattr(asked.subject, field)
+    ]
+    if made.key_type != asked.key_type:
+        changed.append(f"--key {made.key_type.value} there, {asked.key_type.value} now")
+    if changed:
+        raise _input_error(
+            f"{path} already has a CSR for these names with other details: {'; '.join(changed)}.",
+            "Run the same command as before to print that CSR again, or use a new folder for a "
+            "CSR with the new details (a CSR cannot be changed once made).",
+        )

@@ -58,6 +58,16 @@ def analyse(
             info(c, "other", parsed.origins.get(cert_sha256(c), "")) for c in parsed.certificates
         )
         listing = "; ".join(f"'{o.common_name}' key {o.public_key_sha256[:23]}..." for o in others)
+        if all(_is_ca(c) for c in parsed.certificates):
+            problem = (
+                "Your server certificate is missing: these are only the CA's own certificates "
+                f"({', '.join(repr(o.common_name) for o in others)}), which sign it. Add the "
+                "certificate issued for your CSR (often named after your domain, e.g. "
+                "star_example_com.crt) to the import, beside these."
+            )
+            return ImportOutcome(
+                False, key_fp, (), others, False, None, None, (problem,), (), notes, None
+            )
         problem = (
             "None of these certificates belongs to this renewal's private key "
             f"(key SHA-256 {key_fp[:23]}...). Found: {listing}. The certificate was issued for "
@@ -69,6 +79,13 @@ def analyse(
         )
     report = chains.build(leaf, parsed.certificates, extra_roots=extra_roots)
     return _outcome(report, parsed, key_fp, requested_names, notes)
+
+
+def _is_ca(cert: x509.Certificate) -> bool:
+    try:
+        return bool(cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca)
+    except x509.ExtensionNotFound:
+        return False
 
 
 def _outcome(
@@ -93,15 +110,15 @@ def _outcome(
     problems = list(report.problems)
     warnings = leaf_warnings(report.leaf, report.chain[1:], requested_names)
     if report.missing_intermediate:
-        fetch = (
-            f" It can be downloaded from {report.aia_url} (Fetch missing)."
+        bundle = "the CA's bundle file (often named *CA.crt, ca-bundle or intermediate)"
+        remedy = (
+            f"Download it from {report.aia_url} (Fetch missing), or add {bundle} to the import."
             if report.aia_url
-            else ""
+            else f"Add {bundle} to the import."
         )
         problems.append(
             f"The intermediate certificate '{report.missing_issuer}' that issued your certificate "
-            f"is missing. Devices need it to present a complete chain.{fetch} Or add the CA's "
-            "bundle file (often named *CA.crt, ca-bundle or intermediate) to the import."
+            f"is missing. Devices need it to present a complete chain. {remedy}"
         )
     elif report.missing_top:
         fetch = f" It may be downloaded from {report.aia_url}." if report.aia_url else ""

@@ -106,10 +106,7 @@ def _handshake(
         except SSL.WantWriteError:
             wait_read = False
         except (SSL.Error, OSError) as exc:
-            raise ProbeError(
-                f"TLS handshake with {host}:{port} failed: {exc or type(exc).__name__}.",
-                "Is this a TLS port? HTTPS is usually 443, SIP-TLS 5061.",
-            ) from exc
+            raise _handshake_failure(exc, host, port) from exc
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise ProbeError(
@@ -121,3 +118,36 @@ def _handshake(
             [raw] if wait_read else [], [] if wait_read else [raw], [], remaining
         )
         del readable, writable
+
+
+# OpenSSL's reasons when the first bytes back are not a TLS record: a plain-HTTP listener
+# ("HTTP/1.1 400 ..."), SSH's banner, a SIP-over-TCP port.
+_NOT_TLS = ("wrong version number", "packet length too long", "unknown protocol", "record layer")
+
+
+def _handshake_failure(exc: Exception, host: str, port: int) -> ProbeError:
+    """OpenSSL's error list ([('SSL routines', '', 'wrong version number')]) in words."""
+    tls_port_hint = "Give the TLS port: HTTPS is usually 443, SIP-TLS 5061."
+    if isinstance(exc, SSL.SysCallError) or (isinstance(exc, OSError) and not exc.args[1:]):
+        return ProbeError(
+            f"{host}:{port} closed the connection during the TLS handshake.",
+            "Is this a TLS port? " + tls_port_hint + " A device may also refuse our address.",
+        )
+    reasons = [
+        str(part[-1])
+        for part in (exc.args[0] if exc.args and isinstance(exc.args[0], list) else [])
+        if isinstance(part, tuple) and part
+    ]
+    if any(marker in reason for reason in reasons for marker in _NOT_TLS):
+        return ProbeError(
+            f"{host}:{port} answered, but not with TLS: this port does not speak TLS (it may "
+            "be a plain-HTTP port such as 80, or another protocol).",
+            tls_port_hint,
+        )
+    said = "; ".join(reasons) or (
+        exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
+    )
+    return ProbeError(
+        f"The TLS handshake with {host}:{port} failed ({said}).",
+        "Is this a TLS port? " + tls_port_hint,
+    )

@@ -234,9 +234,20 @@ class Workspace:
                 f"{path} already holds a renewal.",
                 "Open it to continue, or choose another folder for a new one.",
             )
+        if path.exists() and not path.is_dir():
+            raise WorkspaceError(
+                f"{path} is a file, not a folder.",
+                "Give the name of a folder for the renewal; accert creates it.",
+            )
         if path.exists() and any(path.iterdir()):
             raise WorkspaceError(f"{path} is not empty.", "Choose a new or empty folder.")
-        path.mkdir(parents=True, exist_ok=True)
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise WorkspaceError(
+                f"Cannot create the folder {path}: {exc.strerror or exc}.",
+                "Check that its parent folder exists, is a folder, and that you may write there.",
+            ) from exc
         protect_folder(path)  # when the drive cannot, said once; the key is encrypted anyway
         import uuid
 
@@ -258,6 +269,16 @@ class Workspace:
     def open(cls, path: Path) -> Workspace:
         path = Path(path)
         state_file = path / STATE_FILE
+        if not path.exists():
+            raise WorkspaceError(
+                f"{path} does not exist.",
+                "Check the folder name; `accert list` shows your renewals and their folders.",
+            )
+        if not path.is_dir():
+            raise WorkspaceError(
+                f"{path} is a file, not a renewal folder.",
+                "Give the folder accert created for the renewal (it holds renewal.json).",
+            )
         if not state_file.is_file():
             raise WorkspaceError(
                 f"{path} is not an accert renewal folder (no {STATE_FILE} in it).",
@@ -377,15 +398,20 @@ class Workspace:
             )
         return keys.load_at_rest(key_file.read_bytes(), self._passphrase_value(), str(key_file))
 
+    def _ensure_passphrase(self) -> str:
+        """The passphrase the key will be encrypted with, found or made before the key is:
+        one refused (too short, no terminal to ask on) then costs nothing."""
+        if self.state.passphrase_source:
+            return self._passphrase_value()
+        passphrase, source = key_passphrase.new(self.state.id)
+        self._passphrase = passphrase
+        self._update(passphrase_source=source)
+        return passphrase
+
     def _store_key(self, key: keys.PrivateKey) -> None:
         from app import keys
 
-        if self.state.passphrase_source:
-            passphrase = self._passphrase_value()
-        else:
-            passphrase, source = key_passphrase.new(self.state.id)
-            self._passphrase = passphrase
-            self._update(passphrase_source=source)
+        passphrase = self._ensure_passphrase()
         atomic_write(
             self.path / KEY_FILE,
             keys.encrypt_at_rest(key, passphrase),
@@ -404,6 +430,7 @@ class Workspace:
             say("Reading the existing private key")
             key = self.private_key()
         else:
+            self._ensure_passphrase()
             say(f"Generating the {self.state.request.key_type.label} private key")
             key = keys.generate(self.state.request.key_type)
             say("Encrypting and saving the private key")
@@ -656,6 +683,36 @@ class Workspace:
             key_pem=key_pem,
             key_description=key_description,
         )
+
+
+def new_request(
+    spec: RequestSpec, path: Path | None = None, progress: Progress | None = None
+) -> tuple[Workspace, csr.CsrSummary]:
+    """A new renewal with its key and CSR, all or nothing: when making them fails (a refused
+    passphrase, an interruption) no half-made folder is left behind (a folder the user gave
+    empty is emptied again)."""
+    existed = path is not None and Path(path).exists()
+    ws = Workspace.create(spec, path)
+    try:
+        return ws, ws.generate(progress)
+    except BaseException:
+        _undo_create(ws, existed)
+        raise
+
+
+def _undo_create(ws: Workspace, keep_folder: bool) -> None:
+    import shutil
+
+    if ws.state.passphrase_source == key_passphrase.KEYRING:
+        key_passphrase.forget(ws.state.id)
+    if not keep_folder:
+        shutil.rmtree(ws.path, ignore_errors=True)
+        return
+    for child in ws.path.iterdir():  # it was empty when Workspace.create checked: all ours
+        if child.is_dir():
+            shutil.rmtree(child, ignore_errors=True)
+        else:
+            child.unlink(missing_ok=True)
 
 
 def create_from_pfx(source: ca_response.Source, path: Path | None = None) -> Workspace:

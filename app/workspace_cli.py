@@ -41,8 +41,19 @@ def _password_options(parser: argparse.ArgumentParser, name: str, what: str) -> 
 def _password(args: argparse.Namespace, name: str, label: str, *, confirm: bool = False) -> str:
     attr = name.replace("-", "_")
     return read_password(
-        label, env=getattr(args, f"{attr}_env"), file=getattr(args, f"{attr}_file"), confirm=confirm
+        label,
+        env=getattr(args, f"{attr}_env"),
+        file=getattr(args, f"{attr}_file"),
+        confirm=confirm,
+        option=f"--{name}-env",
     )
+
+
+def _password_given(args: argparse.Namespace, name: str) -> bool:
+    """True when --NAME-env or --NAME-file was on the command line (even empty: that is then
+    an error worth saying, not a reason to carry on without the password)."""
+    attr = name.replace("-", "_")
+    return getattr(args, f"{attr}_env") is not None or getattr(args, f"{attr}_file") is not None
 
 
 def register(subparsers: Any) -> None:
@@ -138,13 +149,9 @@ def _read_sources(files: Sequence[str], password: str | None) -> list[Source]:
             sources.append(Source("pasted text", sys.stdin.buffer.read(), password))
             continue
         path = Path(name)
-        try:
-            sources.append(Source(path.name, path.read_bytes(), password))
-        except OSError as exc:
-            raise InputError(
-                f"Cannot read {path}: {exc.strerror or exc}.",
-                "Check the path and that the file exists.",
-            ) from exc
+        # A missing file, a folder, no permission: said by the shared rule in app.cli.main,
+        # with the path and the fix for each.
+        sources.append(Source(path.name, path.read_bytes(), password))
     return sources
 
 
@@ -165,22 +172,16 @@ def _print_outcome(outcome: object) -> None:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from app.ca_response import PasswordNeeded
     from app.workspace import Workspace
 
     ws = Workspace.open(Path(args.workspace))
     password = None
-    if args.password_env or args.password_file:
+    if _password_given(args, "password"):
         password = _password(args, "password", "PFX password")
     sources = _read_sources(args.files, password)
-    try:
-        outcome = ws.analyse_response(
-            sources, fetch_missing=args.fetch_missing, platforms=args.platform or ()
-        )
-    except PasswordNeeded as exc:
-        raise PasswordNeeded(
-            exc.message, "Pass the PFX password with --password-env VAR or --password-file FILE."
-        ) from exc
+    outcome = ws.analyse_response(
+        sources, fetch_missing=args.fetch_missing, platforms=args.platform or ()
+    )
     _print_outcome(outcome)
     if not outcome.acceptable:
         hint = ""
@@ -194,6 +195,16 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 # --- export -----------------------------------------------------------------------------------
+
+
+def _warn_if_weak(password: str) -> None:
+    """What the wizard's strength meter says, for the command line: a warning, not a refusal
+    (an old appliance may limit the length)."""
+    from app.flow import password_strength
+
+    score, advice = password_strength(password)
+    if score <= 1:
+        _err(f"WARNING: the PFX/JKS password is weak. {advice}")
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -212,7 +223,7 @@ def cmd_export(args: argparse.Namespace) -> int:
             Artifact.FULLCHAIN,
             Artifact.ROOT,
         }
-    has_password = bool(args.pfx_password_env or args.pfx_password_file)
+    has_password = _password_given(args, "pfx-password")
     if has_password and not args.preset:
         artifacts.add(Artifact.PFX_LEGACY if args.legacy_pfx else Artifact.PFX)
     elif args.legacy_pfx:
@@ -225,6 +236,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         "encrypted"
     ):
         password = _password(args, "pfx-password", "Password for the PFX/JKS", confirm=True)
+        _warn_if_weak(password)
     result = ws.export(
         Path(args.out),
         ExportOptions(
@@ -287,7 +299,7 @@ def cmd_show(args: argparse.Namespace) -> int:
             "Give a renewal folder or a certificate file.",
         )
     password = None
-    if args.password_env or args.password_file:
+    if _password_given(args, "password"):
         password = _password(args, "password", "PFX password")
     from app import chain as chains
     from app.ca_response import parse
@@ -295,6 +307,8 @@ def cmd_show(args: argparse.Namespace) -> int:
     from app.checks import leaf_warnings
 
     parsed = parse(_read_sources([str(target)], password))
+    for note in parsed.notes:
+        print(f"Note: {note}")
     if parsed.private_key is not None:
         leaf = chains.find_leaf(parsed.certificates, parsed.private_key.public_key())
         print(

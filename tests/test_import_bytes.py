@@ -196,7 +196,7 @@ def test_ber_pfx_is_read_and_explained_without_cryptography_warning(tmp_path: Pa
         assert "Traceback" not in proc.stderr
         if blob is ber:
             assert proc.returncode == 0, proc.stderr
-            pass  # CLI_NOTE_TODO
+            assert "strict (DER) form" in proc.stdout
         else:
             assert proc.returncode == 1
             assert proc.stderr.startswith("error: The password for old.pfx is wrong")

@@ -24,6 +24,7 @@ from app.estate.scan import (
     renewal_from_workspace,
     scan,
 )
+from app.words import count
 
 EXIT_EXPIRING = 3  # something expires within the threshold (or has expired)
 EXIT_UNREACHABLE = 4  # only with --strict: nothing expiring, but some port gave no answer
@@ -139,7 +140,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
         renewal, cas = renewal_from_workspace(args.renewal)
         roots += cas
     ports = sum(len(t.scan_ports) for t in inventory.targets)
-    _err(f"Scanning {ports} ports on {len(inventory.targets)} targets...")
+    _err(f"Scanning {count(ports, 'port')} on {count(len(inventory.targets), 'target')}...")
     rows = scan(
         inventory,
         workers=args.workers,
@@ -181,8 +182,11 @@ def cmd_scan(args: argparse.Namespace) -> int:
 
 
 def cmd_import_csv(args: argparse.Namespace) -> int:
-    result, count = inv.import_csv(args.csv, args.to)
-    _err(f"{count} targets read from {args.csv}; the inventory now lists {len(result.targets)}.")
+    result, read = inv.import_csv(args.csv, args.to)
+    _err(
+        f"{count(read, 'target')} read from {args.csv}; the inventory now lists "
+        f"{len(result.targets)}."
+    )
     _err(f"Saved in {args.to or inv.inventory_path()}")
     return 0
 
@@ -194,7 +198,10 @@ def cmd_from_devices(args: argparse.Namespace) -> int:
     path = args.to or inv.inventory_path()
     result = (inv.load(path) if path.exists() else inv.Inventory()).merged(new)
     inv.save(result, path)
-    _err(f"{len(new)} saved devices added; {path} lists {len(result.targets)} targets.")
+    _err(
+        f"{count(len(new), 'saved device')} added; {path} lists "
+        f"{count(len(result.targets), 'target')}."
+    )
     return 0
 
 
@@ -203,5 +210,5 @@ def cmd_show(args: argparse.Namespace) -> int:
     for t in inventory.targets:
         ports = " ".join(map(str, t.scan_ports))
         print(f"{t.label:<24} {t.kind.label:<12} {t.host:<32} ports {ports}  {t.site}".rstrip())
-    _err(f"{len(inventory.targets)} targets in {args.inventory or inv.inventory_path()}")
+    _err(f"{count(len(inventory.targets), 'target')} in {args.inventory or inv.inventory_path()}")
     return 0

@@ -13,6 +13,7 @@ from app.atomic import atomic_write
 from app.checks import EXPIRY_WARNING_DAYS
 from app.estate.scan import Match, ScanRow, Urgency
 from app.peer_text import escape_peer
+from app.words import count
 
 CSV_COLUMNS = (
     "urgency",
@@ -221,7 +222,7 @@ def to_html(
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
         f"<title>{_e(title)}</title><style>{_CSS}</style></head><body>"
         f"<h1>{_e(title)}</h1><div class=meta>Scanned {now:%Y-%m-%d %H:%M} UTC · "
-        f"{len({r.target.key for r in rows})} targets, {len(rows)} ports · "
+        f"{count(len({r.target.key for r in rows}), 'target')}, {count(len(rows), 'port')} · "
         f"warning threshold {threshold} days</div><div class=pills>{pills}</div>"
         f"{timeline_svg(rows, now)}<table><thead><tr>"
         + "".join(f"<th>{_e(h)}</th>" for h in head)

@@ -159,10 +159,12 @@ def _progress(row: DeviceProgress) -> None:
 
 
 def _password_for(device: SavedDevice, args: argparse.Namespace) -> str:
-    if device.password_env:
-        return from_env(device.password_env)
-    if args.password_env or args.password_file:
-        return read_password("Password", env=args.password_env, file=args.password_file)
+    if device.password_env is not None:
+        return from_env(device.password_env, '"password_env"')
+    if args.password_env is not None or args.password_file is not None:
+        return read_password(
+            "Password", env=args.password_env, file=args.password_file, option="--password-env"
+        )
     stored = load_device_password(device)
     if stored:
         return stored
@@ -377,9 +379,10 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
         material = expected_material(Workspace.open(args.expect))
     result = verify_served(host, port, material, timeout=args.timeout)
+    if not result.ok and not result.served_sha256:
+        # nothing served: one error line (stderr) with its fix, not the same text twice
+        raise DeployError(
+            result.message, result.hint or "Check the host, the port and the firewall."
+        )
     print(result.message)
-    if result.ok:
-        return 0
-    if not result.served_sha256:
-        raise DeployError(result.message, "Check the host, the port and the firewall.")
-    return 1
+    return 0 if result.ok else 1

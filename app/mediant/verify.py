@@ -24,6 +24,7 @@ class Verification:
     chain_complete: bool
     missing: tuple[str, ...]  # subjects of intermediates the port does not send
     message: str
+    hint: str = ""  # what to do, when no handshake could be made
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -66,7 +67,7 @@ def _once(host: str, port: int, material: DeployMaterial | None, timeout: float)
     try:
         served = fetch_served_chain(host, port, timeout=timeout)
     except ProbeError as exc:
-        return Verification(host, port, False, "", "", "", False, (), exc.message)
+        return Verification(host, port, False, "", "", "", False, (), exc.message, exc.hint)
     leaf = served.leaf
     subject = readable_name(leaf.subject)
     not_after = leaf.not_valid_after_utc.strftime("%Y-%m-%d")

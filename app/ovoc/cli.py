@@ -151,20 +151,28 @@ def _target(args: argparse.Namespace) -> OvocTarget:
     password = None
     key_passphrase = None
     if args.key_file is not None:
-        if args.key_passphrase_env:
-            key_passphrase = read_password("SSH key passphrase", env=args.key_passphrase_env)
+        if args.key_passphrase_env is not None:
+            key_passphrase = read_password(
+                "SSH key passphrase", env=args.key_passphrase_env, option="--key-passphrase-env"
+            )
     else:
         password = read_password(
             f"SSH password of {args.user}@{args.host}",
             env=args.password_env,
             file=args.password_file,
+            option="--password-env",
         )
     root_password = read_password(
-        f"root password of {args.host}", env=args.root_password_env, file=args.root_password_file
+        f"root password of {args.host}",
+        env=args.root_password_env,
+        file=args.root_password_file,
+        option="--root-password-env",
     )
     import_password = ""
-    if args.import_password_env:
-        import_password = read_password("import password", env=args.import_password_env)
+    if args.import_password_env is not None:
+        import_password = read_password(
+            "import password", env=args.import_password_env, option="--import-password-env"
+        )
     dir_mode = None
     if args.dir_mode is not None:
         try:
