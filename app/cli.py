@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import re
 import sys
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from app import __version__
 from app.atomic import set_notice_listener
@@ -31,6 +32,7 @@ from app.console import make_output_safe
 from app.errors import AccertError
 from app.peer_text import escape_peer
 from app.redact import redact
+from app.words import count
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -112,6 +114,24 @@ class _OnlyOne:
         return argparse.ArgumentParser(prog=name, add_help=False)
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, minus echoing what may be a password: a hurried `--password=S3cret` or a
+    password typed as a stray argument came back in "ambiguous option: --password=S3cret"
+    or "unrecognized arguments: S3cret". Option names are shown, their values are not."""
+
+    def error(self, message: str) -> NoReturn:
+        message = re.sub(r"(--?[\w-]+)=\S+", r"\1=…", message)
+        if message.startswith("unrecognized arguments: "):
+            words = message.removeprefix("unrecognized arguments: ").split(" ")
+            hidden = sum(1 for w in words if not w.startswith("-"))
+            shown = " ".join(w for w in words if w.startswith("-"))
+            if hidden:
+                extra = f"{count(hidden, 'value')} not shown, in case of a password"
+                shown = f"{shown} ({extra})" if shown else f"({extra})"
+            message = f"unrecognized arguments: {shown}"
+        super().error(message)
+
+
 def chosen_command(argv: Sequence[str]) -> str | None:
     """The sub-command named on the command line: the first word after the global options
     (which take no value)."""
@@ -126,7 +146,7 @@ def chosen_command(argv: Sequence[str]) -> str | None:
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     """The parser, with the arguments of `command` only (its module is the one imported).
     Every other command is listed by name and help, so `accert --help` shows them all."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="accert",
         description="AudioCodes certificate renewal: key and CSR, CA response, exports, "
         "deployment. Passwords are read from environment variables, files or a prompt, "
@@ -134,7 +154,9 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"accert {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", parser_class=_Parser
+    )
     for name, (module_name, help_text) in COMMANDS.items():
         if name == command:
             importlib.import_module(module_name).register(_OnlyOne(sub, name))
@@ -150,8 +172,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     _tolerate_closed_pipes()
     command = chosen_command(words)
     parser = build_parser(command)
-    args = parser.parse_args(words)
+    args, unknown = parser.parse_known_args(words)
+    if unknown:  # said by the command's own parser, with its usage line
+        _subparser(parser, command).error(f"unrecognized arguments: {' '.join(unknown)}")
     _refuse_empty_arguments(parser, command, words)
+    if isinstance(getattr(args, "timeout", None), int | float) and args.timeout <= 0:
+        _subparser(parser, command).error(
+            f"--timeout must be more than 0 seconds (not {args.timeout:g})."
+        )
     handler: Handler = args.handler
     try:
         code = handler(args)
@@ -207,6 +235,15 @@ def _crash(args: argparse.Namespace, exc: Exception) -> int:
 # --- the shared error path: what every command's user may get wrong -------------------------
 
 
+def _subparser(parser: argparse.ArgumentParser, command: str | None) -> argparse.ArgumentParser:
+    """The chosen command's own parser (its usage line is the one to show), else the main one."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction) and command in action.choices:
+            chosen: argparse.ArgumentParser = action.choices[command]
+            return chosen
+    return parser
+
+
 def _refuse_empty_arguments(
     parser: argparse.ArgumentParser, command: str | None, words: Sequence[str]
 ) -> None:
@@ -215,8 +252,7 @@ def _refuse_empty_arguments(
     organisation fields) may be left empty on purpose. Exits with argparse's usage error."""
     if "" not in words or command is None:
         return
-    subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    sub: argparse.ArgumentParser = subparsers.choices[command]
+    sub = _subparser(parser, command)
     by_option = {o: a for a in sub._actions for o in a.option_strings}
     for index, word in enumerate(words):
         if word != "":

@@ -389,9 +389,16 @@ def cmd_list(args: argparse.Namespace) -> int:
     from app.workspace import list_workspaces
 
     root = Path(args.root) if args.root else None
+    if root is not None and not root.is_dir():
+        raise InputError(
+            f"{root} {'is a file, not a folder' if root.exists() else 'does not exist'}.",
+            "Give the folder that holds your renewal folders (or leave --root out for "
+            "Documents/accert).",
+        )
     found = list_workspaces(root)
     if not found:
-        print("No renewals yet.")
+        where = root if root is not None else "the default folder (Documents/accert)"
+        print(f"No renewals in {where}." + ("" if root else " Others: --root FOLDER."))
     for s in found:
         status = s.error or s.stage.label
         line = f"{s.updated[:16]:<17} {s.common_name:<30} {status:<32} {s.path}"

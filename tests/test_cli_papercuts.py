@@ -382,3 +382,82 @@ def test_one_target_is_not_one_targets(tmp_path: Path) -> None:
 def test_accert_is_on_the_path_of_the_venv() -> None:
     """The README's "after set-up" line: the console script exists beside the venv's python."""
     assert ACCERT.exists() and shutil.which("accert", path=str(ACCERT.parent)) == str(ACCERT)
+
+
+def _words(text: str) -> str:
+    return " ".join(text.split())
+
+
+def test_readme_and_help_give_the_same_csv_columns() -> None:
+    from app.estate.inventory import CSV_COLUMNS_HELP
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    assert f"Columns: {CSV_COLUMNS_HELP}." in _words(readme)
+    shown = accert("inventory", "import-csv", "--help")
+    assert f"Columns: {CSV_COLUMNS_HELP}." in _words(shown.stdout)
+    assert "separated by spaces, e.g. 443 5061" in CSV_COLUMNS_HELP
+
+
+def test_readme_says_how_to_run_accert_and_where_list_looks() -> None:
+    readme = _words((Path(__file__).resolve().parents[1] / "README.md").read_text("utf-8"))
+    assert "`.venv/bin/accert --help`" in readme and "`source .venv/bin/activate`" in readme
+    assert "`.venv\\Scripts\\accert.exe --help`" in readme
+    assert "accert list --root renewals" in readme
+    help_text = accert("list", "--help").stdout
+    assert "--root" in help_text and "Documents/accert" in help_text
+
+
+# --- more hurried input, found by going through every command --------------------------------
+
+
+def test_list_root_that_is_missing_or_a_file(tmp_path: Path) -> None:
+    (tmp_path / "f").write_text("x")
+    one_error(accert("list", "--root", tmp_path / "f"), f"{tmp_path / 'f'} is a file, not a folder")
+    one_error(accert("list", "--root", tmp_path / "nope"), f"{tmp_path / 'nope'} does not exist")
+    empty = accert("list", "--root", tmp_path)
+    assert empty.returncode == 0 and empty.stdout == f"No renewals in {tmp_path}.\n"
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (None, "is a folder"),
+        ("-----BEGIN CERTIFICATE-----\n", "is not valid JSON (line 1, column 1"),
+    ],
+)
+def test_deploy_sbc_device_file_slips(
+    imported: Workspace, tmp_path: Path, content: str | None, expected: str
+) -> None:
+    devices = tmp_path / "devices.json"
+    if content is None:
+        devices.mkdir()
+    else:
+        devices.write_text(content)
+    proc = accert("deploy-sbc", imported.path, "--devices", devices, "--context", "0",
+                  "--password-env", "SBCPW", SBCPW="x")  # fmt: skip
+    one_error(proc, expected, 'e.g. {"devices": [{"host": "sbc1.example.com"}]}')
+
+
+def test_a_zero_timeout_is_refused_before_connecting() -> None:
+    proc = accert("verify", "127.0.0.1:9", "--timeout", "0")
+    assert proc.returncode == 2
+    assert "accert verify: error: --timeout must be more than 0 seconds" in proc.stderr
+
+
+@pytest.mark.parametrize(
+    "words",
+    [
+        ["export", "{ws}", "--out", "{tmp}/o", "--pfx-pass=S3cret-Pass"],
+        ["deploy-sbc", "{ws}", "--password=S3cret-Pass"],
+        ["export", "{ws}", "S3cret-Pass", "--out", "{tmp}/o"],
+        ["show", "{ws}", "--password", "S3cret-Pass"],
+    ],
+)
+def test_argparse_never_echoes_what_may_be_a_password(
+    imported: Workspace, tmp_path: Path, words: list[str]
+) -> None:
+    proc = accert(*[w.replace("{ws}", str(imported.path)).replace("{tmp}", str(tmp_path))
+                    for w in words])  # fmt: skip
+    assert proc.returncode == 2
+    assert "S3cret-Pass" not in proc.stdout + proc.stderr
+    assert f"accert {words[0]}: error:" in proc.stderr  # the command's own usage, not the top's

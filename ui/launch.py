@@ -56,6 +56,12 @@ def open_window(pool: Pool | None = None) -> RenewalWizard:
 
 def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv if argv is None else argv)
+    from ui.display import no_display_problem
+
+    problem = no_display_problem()
+    if problem:  # say it in our words before Qt aborts with "reinstalling may fix this"
+        print(problem, file=sys.stderr)
+        return 1
     app = application(args)
     install_excepthook()
     window = open_window()

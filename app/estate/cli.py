@@ -96,7 +96,14 @@ def register(subparsers: Any) -> None:
 
     p = subparsers.add_parser("inventory", help="list or import the estate inventory")
     sub = p.add_subparsers(dest="inventory_command", required=True)
-    q = sub.add_parser("import-csv", help="add targets from a CSV (host, name, kind, ports...)")
+    q = sub.add_parser(
+        "import-csv",
+        help="add targets from a CSV (host, name, kind, ports...)",
+        description="Add targets from a spreadsheet saved as CSV. A header row names the "
+        "columns, in any order and any case; comma, semicolon or tab separated, as Excel "
+        f"saves them. Columns: {inv.CSV_COLUMNS_HELP}. Never a password column: passwords "
+        "are asked once and kept in the credential store.",
+    )
     q.add_argument("csv", type=Path)
     q.add_argument("--to", type=Path, metavar="INVENTORY", help="inventory file to update")
     q.set_defaults(handler=cmd_import_csv)

@@ -308,6 +308,13 @@ _COLUMNS = {
     "platform": ("platform", "calling platform", "sip platform"),
 }
 _ALIASES = {alias: key for key, aliases in _COLUMNS.items() for alias in aliases}
+# Said the same in `accert inventory import-csv --help` and in the README (a test checks both).
+CSV_COLUMNS_HELP = (
+    "host (required; or hostname, address, ip, fqdn; may end in :port), name, "
+    "kind (sbc or ovoc; sbc when empty), ports (several separated by spaces, e.g. 443 5061; "
+    "when empty 443 5061 for sbc, 443 for ovoc), contexts (TLS context indexes, e.g. 0 1), "
+    "user, server_name (the SNI for a host given by IP address), site, notes"
+)
 
 
 def parse_csv(text: str, origin: str) -> list[Target]:

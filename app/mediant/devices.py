@@ -209,10 +209,22 @@ def load_devices(path: Path | None = None) -> list[SavedDevice]:
         if path == devices_path():
             return []
         raise InputError(f"The device file {path} does not exist.", "Check the path.")
+    example = 'A device file is JSON, e.g. {"devices": [{"host": "sbc1.example.com"}]}.'
+    if path.is_dir():
+        raise InputError(f"The device file {path} is a folder.", "Give the file. " + example)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise InputError(f"Cannot read the device file {path}: {exc}.", "It must be JSON.") from exc
+    except OSError as exc:
+        raise InputError(
+            f"Cannot read the device file {path}: {exc.strerror or exc}.", "Check the path."
+        ) from exc
+    except ValueError as exc:  # JSONDecodeError, or bytes that are not UTF-8
+        where = (
+            f" (line {exc.lineno}, column {exc.colno}: {exc.msg})"
+            if isinstance(exc, json.JSONDecodeError)
+            else ""
+        )
+        raise InputError(f"The device file {path} is not valid JSON{where}.", example) from exc
     entries = data.get("devices", []) if isinstance(data, dict) else data
     if not isinstance(entries, list):
         raise InputError(f"{path}: expected a list of devices.", 'Use {"devices": [...]}.')
