@@ -6,7 +6,6 @@ import functools
 import ipaddress
 import json
 import re
-import unicodedata
 from typing import TYPE_CHECKING
 
 from app.paths import resources_dir
@@ -50,7 +49,7 @@ def dns_name_error(name: str) -> str | None:
     try:
         ascii_name = to_ascii(name)
     except ValueError as exc:
-        return f"'{_visible(name)}' is not a valid international domain name: {exc}."
+        return f"'{escape_peer(name)}' is not a valid international domain name: {exc}."
     if len(ascii_name) > 253:
         return f"'{name}' is longer than the 253 characters a DNS name may have."
     labels = ascii_name.split(".")
@@ -105,18 +104,9 @@ def to_ascii(name: str) -> str:
         except (idna.IDNAError, UnicodeError) as exc:
             reason = str(exc).split(" at position", 1)[0].split(" in '", 1)[0]
             raise ValueError(
-                f"the part '{_visible(label)}' cannot be one ({_visible(reason)})"
+                f"the part '{escape_peer(label)}' cannot be one ({escape_peer(reason)})"
             ) from exc
     return ".".join(out)
-
-
-def _visible(text: str) -> str:
-    """Control, format and bidirectional characters as \\uXXXX, so a message shows what was
-    typed instead of letting it reorder or hide the rest of the line."""
-    return "".join(
-        f"\\u{ord(c):04x}" if unicodedata.category(c) in {"Cc", "Cf", "Zl", "Zp"} else c
-        for c in text
-    )
 
 
 def to_unicode(name: str) -> str | None:
