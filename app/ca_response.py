@@ -289,8 +289,12 @@ def _parse_der(der: bytes, name: str, password: str | None, out: Parsed, *, stri
     if _looks_like_pkcs12(der, name):
         _parse_pkcs12(der, name, password, out)
         return True
-    if der != der.rstrip() and der.rstrip()[:1] == b"\x30":
-        return _parse_der(der.rstrip(), name, password, out, strict=False)
+    # A line end added after the DER (a mail or web gateway): drop one trailing whitespace
+    # byte at a time, never all at once, since the signature itself may end in such bytes.
+    extra = len(der) - len(der.rstrip())
+    for cut in range(1, min(extra, 4) + 1):
+        if _parse_der(der[:-cut], name, password, out, strict=True):
+            return True
     raise ImportProblem(
         f"{name} is binary data but not a certificate, a PKCS#7 bundle or a PFX.",
         "The file may be cut off or of another kind; download it again from the CA.",
