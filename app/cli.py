@@ -22,6 +22,7 @@ import importlib
 import re
 import sys
 import traceback
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
@@ -170,6 +171,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     set_notice_listener(lambda text: _err(f"warning: {text}"))
     words = sys.argv[1:] if argv is None else list(argv)
     _tolerate_closed_pipes()
+    warnings.showwarning = _warning_in_our_words
     command = chosen_command(words)
     parser = build_parser(command)
     args, unknown = parser.parse_known_args(words)
@@ -301,6 +303,38 @@ def _os_error(exc: OSError) -> tuple[str, str] | None:
             "on Windows, close any program that holds the file open.",
         )
     return f"error: {path}: {exc.strerror or exc}.", "Check the path and try again."
+
+
+_WARNINGS_SAID: set[str] = set()
+
+
+def _warning_in_our_words(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: Any = None,
+    line: str | None = None,
+) -> None:
+    """A library's warning (cryptography's "Attribute's length must be >= 1 and <= 64") as
+    one line a user can act on, once, instead of Python's file name, line number and source."""
+    text = str(message)
+    length = re.search(r"Attribute's length must be >= 1 and <= (\d+), but it was (\d+)", text)
+    if length:
+        text = (
+            f"a certificate here has a name field of {length.group(2)} characters, longer than "
+            f"the {length.group(1)} X.509 allows; accert reads it, but devices and CAs may "
+            "refuse it."
+        )
+    elif "could not be parsed as DER, falling back to parsing as BER" in text:
+        text = (
+            "a file here is not in the strict (DER) form current tools write; it was read all "
+            "the same, but a device may refuse it."
+        )
+    if text in _WARNINGS_SAID:
+        return
+    _WARNINGS_SAID.add(text)
+    _err(f"Note: {redact(text)}")
 
 
 class _PipeSafe:

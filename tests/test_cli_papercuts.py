@@ -461,3 +461,33 @@ def test_argparse_never_echoes_what_may_be_a_password(
     assert proc.returncode == 2
     assert "S3cret-Pass" not in proc.stdout + proc.stderr
     assert f"accert {words[0]}: error:" in proc.stderr  # the command's own usage, not the top's
+
+
+def test_library_warnings_are_one_line_in_our_words(tmp_path: Path) -> None:
+    """cryptography warns about a name field over X.509's 64 characters with Python's file,
+    line and source; accert says it once, in words a user can act on."""
+    import datetime as dt
+    import warnings
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        name = x509.Name(
+            [x509.NameAttribute(NameOID.COMMON_NAME, "a" * 70 + ".example.com", _validate=False)]
+        )
+    start = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    cert = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name)
+        .public_key(key.public_key()).serial_number(5).not_valid_before(start)
+        .not_valid_after(start + dt.timedelta(days=900)).sign(key, hashes.SHA256())
+    )  # fmt: skip
+    (tmp_path / "long.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    proc = accert("show", tmp_path / "long.pem")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.count("Note: a certificate here has a name field of 82 characters") == 1
+    assert "UserWarning" not in proc.stderr and ".py:" not in proc.stderr
