@@ -156,10 +156,26 @@ def test_failing_hook_reports_exit_code_and_stderr(
     run = accert("acme", ws, *acme_args(pebble, challtestsrv, hook))
     assert run.returncode == 1
     assert (
-        "error: The DNS hook failed to present TXT _acme-challenge.fail.example.test. "
-        "(exit code 3): zone example.test: permission denied for this API token" in run.stderr
+        "error: The DNS hook failed to publish TXT _acme-challenge.fail.example.test. "
+        "('present', exit code 3): zone example.test: permission denied for this API token"
+        in run.stderr
     )
     assert not (ws / "certificate.crt").exists()
+
+
+def test_a_failing_cleanup_does_not_cost_the_certificate(
+    tmp_path: Path, pebble: Pebble, challtestsrv: ChallTestSrv
+) -> None:
+    ws = tmp_path / "ws"
+    ok(accert("request", ws, "--cn", "cleanup.example.test"))
+    hook = hook_command(challtestsrv) + " --fail-cleanup"
+    run = ok(accert("acme", ws, *acme_args(pebble, challtestsrv, hook)))
+    assert (
+        "Could not remove TXT _acme-challenge.cleanup.example.test. (remove it by hand): The DNS "
+        "hook failed to remove TXT" in run.stderr
+    )
+    assert "Verdict: Matches your key" in run.stdout
+    challtestsrv.clear_txt("_acme-challenge.cleanup.example.test")
 
 
 def test_ca_answer_without_the_root_then_the_root_added(

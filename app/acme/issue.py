@@ -272,7 +272,6 @@ class _Issuer:
         if not todo:
             return []  # every name already validated for this account: nothing to publish
         published: list[TxtRecord] = []
-        failure: BaseException | None = None
         try:
             self.action = "publish"
             for record in records:
@@ -297,15 +296,10 @@ class _Issuer:
                 assert client.net.key is not None
                 client.answer_challenge(challb, challb.chall.response(client.net.key))
             return self.poll(client, [a for a, _ in todo])
-        except BaseException as exc:
-            failure = exc
-            raise
         finally:
-            self.cleanup(published, publisher, failure)
+            self.cleanup(published, publisher)
 
-    def cleanup(
-        self, published: list[TxtRecord], publisher: Publisher, failure: BaseException | None
-    ) -> None:
+    def cleanup(self, published: list[TxtRecord], publisher: Publisher) -> None:
         if not published:
             return
         if isinstance(publisher, ManualPublisher):
@@ -316,10 +310,10 @@ class _Issuer:
             try:
                 publisher.cleanup(record)
             except DnsError as exc:
-                # Never hide why the order failed behind a cleanup problem; say both.
-                self.say(f"Could not remove TXT {record.fqdn}: {exc}")
-                if failure is None:
-                    raise
+                # A record left behind is untidy, not a reason to lose the certificate (or to
+                # hide why the order failed): say it, log it, go on.
+                self.say(f"Could not remove TXT {record.fqdn} (remove it by hand): {exc}")
+                self.ws.log("acme-cleanup-failed", record=record.fqdn, error=str(exc))
 
     def poll(
         self, client: ClientV2, authzrs: list[messages.AuthorizationResource]

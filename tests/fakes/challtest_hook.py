@@ -21,13 +21,14 @@ def main() -> int:
     parser.add_argument("--api", required=True)
     parser.add_argument("--publish-nothing", action="store_true")
     parser.add_argument("--fail", action="store_true")
+    parser.add_argument("--fail-cleanup", action="store_true")
     args = parser.parse_args(sys.argv[1:-3])
     args.action, args.fqdn, args.value = sys.argv[-3:]
     log = os.environ.get("HOOK_LOG")
     if log:
         with open(log, "a", encoding="utf-8") as handle:
             handle.write(json.dumps([args.action, args.fqdn, args.value]) + "\n")
-    if args.fail:
+    if args.fail or (args.fail_cleanup and args.action == "cleanup"):
         print("zone example.test: permission denied for this API token", file=sys.stderr)
         return 3
     if args.publish_nothing:

@@ -116,8 +116,8 @@ class HookPublisher:
         if proc.returncode != 0:
             tail = _tail(proc.stderr) or _tail(proc.stdout) or "no output"
             raise DnsError(
-                f"The DNS hook failed to {action} TXT {record.fqdn} (exit code "
-                f"{proc.returncode}): {tail}",
+                f"The DNS hook failed to {'publish' if action == 'present' else 'remove'} TXT "
+                f"{record.fqdn} ('{action}', exit code {proc.returncode}): {tail}",
                 "Run the hook by hand with the same arguments to see why; nothing was imported "
                 "and the CSR is kept.",
             )
