@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from app import __version__
-from app.atomic import set_notice_listener
 from app.console import make_output_safe
 from app.errors import AccertError
 from app.peer_text import escape_peer
@@ -168,7 +167,6 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     make_output_safe()
-    set_notice_listener(lambda text: _err(f"warning: {text}"))
     words = sys.argv[1:] if argv is None else list(argv)
     _tolerate_closed_pipes()
     warnings.showwarning = _warning_in_our_words
@@ -183,6 +181,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"--timeout must be more than 0 seconds (not {args.timeout:g})."
         )
     handler: Handler = args.handler
+    # After parsing: --version and --help need no file-writing code (tempfile, ~8 ms).
+    from app.atomic import set_notice_listener
+
+    set_notice_listener(lambda text: _err(f"warning: {text}"))
     try:
         code = handler(args)
     except AccertError as exc:
