@@ -196,6 +196,7 @@ class Dashboard(QDialog):
         self._kept: list[ScanRow] = []  # rows of the last scan kept while one target is scanned
         self.inventory = Inventory([])
         self.rows: list[ScanRow] = []
+        self.self_renewing: dict[str, str] = {}  # leaf SHA-256 -> "renews itself, daily at …"
         self.cancel_event: threading.Event | None = None
         # The questions; tests replace them (modal dialogs would block them).
         self.ask_target: Callable[[], Target | None] = self._ask_target
@@ -401,6 +402,10 @@ class Dashboard(QDialog):
         timeout: float,
         cancel: threading.Event,
     ) -> list[ScanRow]:
+        from app.renewal.schedule import self_renewing
+
+        # Read before the first row arrives: which served certificates renew themselves.
+        self.self_renewing = self_renewing()
         renewal, roots = Renewal(), []
         if renewal_path:
             renewal, roots = renewal_from_workspace(renewal_path)
@@ -472,8 +477,7 @@ class Dashboard(QDialog):
             return None
         return x509.load_der_x509_certificate(row.leaf_der)
 
-    @staticmethod
-    def _cells(row: ScanRow) -> dict[str, str]:
+    def _cells(self, row: ScanRow) -> dict[str, str]:
         cells = {"Target": row.target.label, "Port": str(row.port)}
         if not row.reachable:
             return {**cells, "Status": row.error}
@@ -487,7 +491,11 @@ class Dashboard(QDialog):
             "Issuer": issuer_name(row.issuer),
             "Chain": chain,
             "Key": row.key,
-            "Renewal": MATCH_WORDS.get(row.match, ""),
+            "Renewal": "; ".join(
+                w
+                for w in (MATCH_WORDS.get(row.match, ""), self.self_renewing.get(row.leaf_sha256))
+                if w
+            ),
         }
 
     def _append(self, cells: dict[str, str], target: Target, row: ScanRow | None = None) -> None:

@@ -253,12 +253,14 @@ def cmd_schedule(args: argparse.Namespace) -> int:
     plan = sched.Schedule(_renew_args(args), at, None if args.all else Path(args.workspace))
     exe = sched.installed_exe()
     when = sched.next_run(at)
+    root = Path(args.root) if args.all and args.root else None
     if not windows:
         from app.paths import log_dir
 
         print("Add this line to your crontab (crontab -e):")
         print(sched.cron_line(exe, plan, log_dir() / "renew.log"))
         print(f"Next run: {when:%Y-%m-%d %H:%M}")
+        sched.record_schedule(plan, root)
         return 0
     command = sched.schtasks_create(
         exe, plan, user=sched.current_user(), logged_on_only=args.logged_on_only
@@ -272,6 +274,7 @@ def cmd_schedule(args: argparse.Namespace) -> int:
             f"schtasks could not create the task {plan.name} (exit {created.returncode}).",
             "Check the password you typed; or use --logged-on-only to store none.",
         )
+    sched.record_schedule(plan, root)
     shown = sched.run_schtasks(sched.schtasks_query(plan.name))
     print(shown.stdout.strip())
     print(f"Task {plan.name}: {sched.task_command(exe, plan)}")
@@ -282,10 +285,13 @@ def cmd_schedule(args: argparse.Namespace) -> int:
 def _remove(args: argparse.Namespace, windows: bool) -> int:
     from app.renewal import schedule as sched
 
+    chosen = args.all or args.workspace
     if not windows:
         print("Remove the accert renew line from your crontab (crontab -e).")
+        names = [sched.task_name(None if args.all else Path(args.workspace))] if chosen else []
+        sched.forget_schedules(names or list(sched.load_schedules()))
         return 0
-    if args.all or args.workspace:
+    if chosen:
         names = [sched.task_name(None if args.all else Path(args.workspace))]
     else:
         listed = sched.run_schtasks(sched.schtasks_list())
@@ -301,4 +307,5 @@ def _remove(args: argparse.Namespace, windows: bool) -> int:
                 "See Task Scheduler (taskschd.msc), folder accert.",
             )
         print(f"Removed the task {name}.")
+    sched.forget_schedules(names)
     return 0

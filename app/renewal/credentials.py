@@ -99,7 +99,6 @@ def export_password(folder: str, sources: PasswordSources) -> str:
         export_password_account(folder),
         PassphraseError(
             f"The PFX/JKS password for the export to {folder} is not in the credential store.",
-            "Export once with accert export ... --save-password (or the wizard's 'Remember'), "
-            "or pass --pfx-password-env VAR.",
+            "Export once with accert export ... --save-password, or pass --pfx-password-env VAR.",
         ),
     )

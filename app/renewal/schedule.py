@@ -147,3 +147,150 @@ def run_schtasks(args: Sequence[str], *, capture: bool = True) -> subprocess.Com
             f"Cannot run schtasks.exe: {exc.strerror or exc}.",
             "Run accert schedule on Windows, where Task Scheduler is.",
         ) from exc
+
+
+# --- what is scheduled (for the wizard and the dashboard) ---------------------------------------
+
+SCHEDULES_FILE = "renew-schedules.json"
+
+
+def _schedules_path() -> Path:
+    from app.paths import config_dir
+
+    return config_dir() / SCHEDULES_FILE
+
+
+def load_schedules() -> dict[str, dict[str, str]]:
+    """Task name -> {"target": folder or "", "root": folder or "", "daily": "HH:MM"}."""
+    import json
+
+    try:
+        data = json.loads(_schedules_path().read_text("utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    return {str(k): v for k, v in data.items() if isinstance(v, dict)}
+
+
+def _save_schedules(entries: dict[str, dict[str, str]]) -> None:
+    import json
+
+    from app.atomic import atomic_write_text
+
+    atomic_write_text(_schedules_path(), json.dumps(entries, indent=2, sort_keys=True) + "\n")
+
+
+def record_schedule(schedule: Schedule, root: Path | None = None) -> None:
+    entries = load_schedules()
+    entries[schedule.name] = {
+        "target": str(Path(schedule.target).resolve()) if schedule.target else "",
+        "root": str(Path(root).resolve()) if root else "",
+        "daily": f"{schedule.at:%H:%M}",
+    }
+    _save_schedules(entries)
+
+
+def forget_schedules(names: Sequence[str]) -> None:
+    entries = load_schedules()
+    for name in names:
+        entries.pop(name, None)
+    _save_schedules(entries)
+
+
+def schedule_for(folder: Path) -> str:
+    """'daily at 06:30' when a recorded schedule keeps the lineage of `folder` renewed, else ''.
+
+    A schedule names a renewal (renew follows its lineage to the newest) or --all under a root.
+    """
+    from app.renewal.lineage import same_folder
+    from app.renewal.run import acme_settings
+    from app.workspace import Workspace
+
+    try:
+        ws = Workspace.open(folder)
+    except AccertError:
+        return ""
+    if acme_settings(ws) is None and not ws.state.renews:
+        return ""
+    members = {folder.resolve()}
+    current = ws
+    for _ in range(1000):  # back along `renews` to the lineage's first renewal
+        if not current.state.renews:
+            break
+        previous = Path(current.state.renews)
+        members.add(previous.resolve())
+        try:
+            current = Workspace.open(previous)
+        except AccertError:
+            break
+    for entry in load_schedules().values():
+        target, root = entry.get("target", ""), entry.get("root", "")
+        hit = any(same_folder(target, m) for m in members) if target else False
+        if not target:
+            from app.paths import workspaces_root
+
+            base = Path(root) if root else workspaces_root()
+            hit = same_folder(folder.parent, base)
+        if hit:
+            return f"daily at {entry.get('daily', '?')}"
+    return ""
+
+
+@dataclass(frozen=True)
+class Registered:
+    name: str
+    next_run: dt.datetime
+    command: str  # the task's command line, or the crontab line for the user to add
+    windows: bool
+
+
+def register(folder: Path, at: dt.time, *, logged_on_only: bool = True) -> Registered:
+    """What the wizard's "Renew automatically" does.
+
+    On Windows a task that runs while the user is logged on (the wizard has no console for
+    schtasks to ask the Windows password on); elsewhere nothing is registered and the cron line
+    is returned for the user to add.
+    """
+    plan = Schedule(("renew", str(Path(folder).resolve())), at, Path(folder))
+    exe = installed_exe()
+    when = next_run(at)
+    if not is_windows():
+        from app.paths import log_dir
+
+        record_schedule(plan)  # as `accert schedule` does: the user adds the line
+        return Registered(plan.name, when, cron_line(exe, plan, log_dir() / "renew.log"), False)
+    done = run_schtasks(
+        schtasks_create(exe, plan, user=current_user(), logged_on_only=logged_on_only)
+    )
+    if done.returncode != 0:
+        raise ScheduleError(
+            f"schtasks could not create the task {plan.name}: "
+            f"{(done.stderr or done.stdout).strip()}",
+            "Run accert schedule in a terminal to see why.",
+        )
+    record_schedule(plan)
+    return Registered(plan.name, when, task_command(exe, plan), True)
+
+
+def self_renewing(root: Path | None = None) -> dict[str, str]:
+    """Leaf SHA-256 -> 'renews itself, daily at 06:30' for the newest renewal of every
+    scheduled ACME lineage under `root`: what the dashboard marks."""
+    from app.workspace import Workspace, list_workspaces
+
+    marks: dict[str, str] = {}
+    if not load_schedules():
+        return marks
+    for summary in list_workspaces(root):
+        if summary.error or summary.renewed_by:
+            continue
+        when = schedule_for(summary.path)
+        if not when:
+            continue
+        try:
+            leaf = Workspace.open(summary.path).state.leaf_sha256
+        except AccertError:
+            continue
+        if leaf:
+            marks[leaf] = f"renews itself, {when}"
+    return marks

@@ -7,13 +7,25 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from PySide6.QtWidgets import QHBoxLayout, QPushButton, QTextBrowser, QVBoxLayout, QWidget
+from PySide6.QtCore import QTime
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QPushButton,
+    QTextBrowser,
+    QTimeEdit,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app.errors import AccertError
 from app.flow import Page
 from app.reminder import renew_by, write_reminder
-from app.workspace import Workspace
+from app.workspace import Stage, Workspace
+
+if TYPE_CHECKING:
+    from app.renewal.schedule import Registered
 from ui.base import BasePage, nothing_opened, open_in_system
 
 CERT_LINK = "accert:certificate"
@@ -30,6 +42,10 @@ def summary_html(ws: Workspace) -> str:
         rows.append(("Valid until", s.leaf_not_after[:10]))
     if s.leaf_sha256:
         rows.append(("SHA-256", s.leaf_sha256))
+    if s.renews:
+        rows.append(("Renews", Path(s.renews).name))
+    if s.renewed_by:
+        rows.append(("Renewed by", Path(s.renewed_by).name))
     rows += [("Renewal folder", str(ws.path)), ("Log", str(ws.log_path))]
     cells = {k: escape(v) for k, v in rows}
     if s.leaf_sha256:  # the certificate's name opens its details (and "View the certificate")
@@ -67,6 +83,20 @@ def summary_html(ws: Workspace) -> str:
             "<p>Nothing was deployed yet. Go <i>Back</i> to the Deploy page to deploy to the "
             "SBCs, gateways and OVOC, or to follow its <i>By hand</i> steps.</p>"
         )
+    scheduled = ""
+    if s.acme.get("settings"):
+        from app.renewal.schedule import schedule_for
+
+        scheduled = schedule_for(ws.path)
+        parts.append(
+            f"<p><b>Renews itself</b> ({escape(scheduled)}): accert renew orders, exports and "
+            "deploys again when 30 days are left, and writes a report.</p>"
+            if scheduled
+            else "<p>This certificate came by ACME: <i>Renew automatically</i> lets Windows "
+            "renew, export and deploy it again before it expires, with a report each time.</p>"
+        )
+    if scheduled:
+        return "".join(parts)  # no manual renewal to remind of
     when = ""
     if s.leaf_not_after:
         not_after = dt.datetime.fromisoformat(s.leaf_not_after)
@@ -201,10 +231,20 @@ class SummaryPage(BasePage):
         self.view_cert.clicked.connect(self.view_certificate)
         self.reminder = QPushButton("Add a renewal &reminder to your calendar")
         self.reminder.clicked.connect(self.add_reminder)
+        self.auto_time = QTimeEdit(QTime(6, 30))
+        self.auto_time.setDisplayFormat("HH:mm")
+        self.auto_time.setToolTip("The time of day the renewal check runs")
+        self.auto = QPushButton("Renew &automatically daily at")
+        self.auto.setToolTip(
+            "Registers a Windows scheduled task running accert renew for this renewal"
+        )
+        self.auto.clicked.connect(self.renew_automatically)
         row.addWidget(self.open_folder)
         row.addWidget(self.open_log)
         row.addWidget(self.view_cert)
         row.addStretch(1)
+        row.addWidget(self.auto)
+        row.addWidget(self.auto_time)
         row.addWidget(self.reminder)
         layout.addLayout(row)
         layout.addWidget(self.message)
@@ -214,6 +254,9 @@ class SummaryPage(BasePage):
         self.view.setHtml(summary_html(ws))
         self.reminder.setEnabled(bool(ws.state.leaf_not_after))
         self.view_cert.setEnabled(bool(ws.state.leaf_sha256))
+        acme = bool(ws.state.acme.get("settings")) and ws.state.stage.at_least(Stage.ISSUED)
+        self.auto.setVisible(acme)
+        self.auto_time.setVisible(acme)
         self.message.clear_message()
 
     def view_certificate(self) -> QWidget | None:
@@ -226,6 +269,43 @@ class SummaryPage(BasePage):
             self.message.show_error(exc)
             return None
         return show_certificate(cert, self.window())
+
+    def renew_automatically(self) -> None:
+        """A daily `accert renew` for this renewal; says when it runs next."""
+        from app.renewal.schedule import register  # loaded on use: the wizard starts light
+
+        ws = self.session.require()
+        at = self.auto_time.time()
+        self.auto.setEnabled(False)
+        self.run(
+            "Scheduling the renewal",
+            register,
+            ws.path,
+            dt.time(at.hour(), at.minute()),
+            on_done=self._scheduled,
+            on_error=self._schedule_failed,
+        )
+
+    def _scheduled(self, done: Registered) -> None:
+        self.auto.setEnabled(True)
+        ws = self.session.require()
+        self.view.setHtml(summary_html(ws))
+        when = f"{done.next_run:%Y-%m-%d %H:%M}"
+        if done.windows:
+            self.message.show_message(
+                "ok",
+                f"Task {done.name} renews this certificate; next run {when}. It runs while you "
+                "are logged on; to run it logged off too, run in a terminal: accert schedule "
+                f'"{ws.path}" --daily {done.next_run:%H:%M} (it asks for your Windows password).',
+            )
+        else:
+            self.message.show_message(
+                "ok", f"Add this line to your crontab (crontab -e); next run {when}: {done.command}"
+            )
+
+    def _schedule_failed(self, exc: AccertError) -> None:
+        self.auto.setEnabled(True)
+        self.show_error(exc)
 
     def add_reminder(self) -> None:
         """Write renew-reminder.ics into the renewal and open it: Outlook offers to save it."""
