@@ -128,3 +128,21 @@ def test_unattended_passwords_come_from_env_or_the_credential_store(
     assert credentials.export_password(str(out), none) == "Export-pass-1"
     with pytest.raises(Exception, match="No root password for OVOC ovoc1"):
         credentials.ovoc_root_password("ovoc1", 22, none)
+
+
+def test_platform_settings_are_repeated_and_survive_the_run_record(workspace: Workspace) -> None:
+    import json as _json
+
+    from app.renewal.plan import RenewalPlan
+
+    workspace.record_deployment({
+        "kind": "mediant", "ok": True, "device": "sbc1:443",
+        "settings": {"host": "sbc1", "port": 443, "contexts": [1], "platforms": {"1": "teams"},
+                     "add_platform_roots": True, "fqdn": "sbc1.example.com"},
+    })  # fmt: skip
+    plan = plan_for(workspace)
+    (sbc,) = plan.sbcs
+    assert (sbc.platforms, sbc.add_platform_roots, sbc.fqdn) == (
+        ((1, "teams"),), True, "sbc1.example.com")  # fmt: skip
+    again = RenewalPlan.from_dict(_json.loads(_json.dumps(plan.to_dict())))
+    assert again == plan

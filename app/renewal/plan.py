@@ -44,7 +44,7 @@ class SbcPlan:
     reset: bool = False
     trust_system: bool = False
     name: str = ""
-    platforms: tuple[tuple[int, str], ...] = ()  # the calling platform per context (Teams...)
+    platforms: tuple[tuple[int, str], ...] = ()  # (context, platform): rules and roots
     add_platform_roots: bool = False
     fqdn: str = ""
 
@@ -129,12 +129,19 @@ def _sbc(s: dict[str, Any]) -> SbcPlan:
         reset=bool(s.get("reset", False)),
         trust_system=bool(s.get("trust_system", False)),
         name=str(s.get("name", "")),
-        platforms=tuple(
-            sorted((int(c), str(p)) for c, p in dict(s.get("platforms") or {}).items())
-        ),
+        platforms=_platforms(s.get("platforms")),
         add_platform_roots=bool(s.get("add_platform_roots", False)),
-        fqdn=str(s.get("fqdn", "")),
+        fqdn=str(s.get("fqdn") or ""),
     )
+
+
+def _platforms(value: Any) -> tuple[tuple[int, str], ...]:
+    """{"1": "teams"} as target_settings records it, or [[1, "teams"]] as the plan keeps it."""
+    if isinstance(value, dict):
+        return tuple(sorted((int(c), str(p)) for c, p in value.items()))
+    if isinstance(value, list | tuple):
+        return tuple((int(c), str(p)) for c, p in value)
+    return ()
 
 
 def _ovoc(o: dict[str, Any]) -> OvocPlan:
