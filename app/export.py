@@ -277,9 +277,10 @@ def _refuse_onedrive(folder: Path) -> None:
 
 _KEY_DESCRIPTIONS = {
     KeyFormat.APACHE: "Private key, Apache-compatible PEM, unencrypted — keep it safe",
-    KeyFormat.APACHE_ENCRYPTED: "Private key, Apache-compatible PEM, encrypted",
+    KeyFormat.APACHE_ENCRYPTED: "Private key, Apache-compatible PEM, encrypted (weak MD5 "
+    "passphrase derivation of that format: prefer the encrypted PKCS#8 where it is read)",
     KeyFormat.PKCS8: "Private key, PKCS#8 PEM, unencrypted — keep it safe",
-    KeyFormat.PKCS8_ENCRYPTED: "Private key, PKCS#8 PEM, encrypted",
+    KeyFormat.PKCS8_ENCRYPTED: "Private key, PKCS#8 PEM, encrypted (PBKDF2-SHA256, 600 000 rounds)",
 }
 
 

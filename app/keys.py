@@ -52,13 +52,13 @@ def check_supported(key: PrivateKeyTypes, origin: str) -> PrivateKey:
     )
 
 
-def encrypt_at_rest(key: PrivateKey, passphrase: str) -> bytes:
-    """PKCS#8, encrypted with the best algorithm available (AES-256-CBC, PBKDF2)."""
-    return key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.BestAvailableEncryption(passphrase.encode("utf-8")),
-    )
+def encrypt_at_rest(key: PrivateKey, passphrase: str, *, person_chosen: bool = True) -> bytes:
+    """PKCS#8, AES-256-CBC with an scrypt-derived key; the full OWASP cost when a person chose
+    the passphrase, less for the credential store's random 256-bit one (nothing to stretch).
+    Files written before (PBKDF2, 2048 iterations) are still read by load_at_rest."""
+    from app import pkcs8_encryption as p8
+
+    return p8.scrypt_pem(key, passphrase, p8.PERSON_CHOSEN if person_chosen else p8.RANDOM)
 
 
 def load_at_rest(pem: bytes, passphrase: str, origin: str) -> PrivateKey:
@@ -94,18 +94,22 @@ def apache_pem(key: PrivateKey) -> bytes:
 
 
 def pkcs8_pem(key: PrivateKey, passphrase: str | None = None) -> bytes:
-    encryption: serialization.KeySerializationEncryption = (
-        serialization.BestAvailableEncryption(passphrase.encode("utf-8"))
-        if passphrase
-        else serialization.NoEncryption()
-    )
+    """PKCS#8 PEM; with a passphrase, PBES2 with PBKDF2-SHA256 at 600 000 iterations and
+    AES-256-CBC (read by OpenSSL 1.0.1 and later, unlike scrypt by older tools)."""
+    if passphrase:
+        from app.pkcs8_encryption import pbkdf2_pem
+
+        return pbkdf2_pem(key, passphrase)
     return key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
 
 
 def encrypted_traditional_pem(key: PrivateKey, passphrase: str) -> bytes:
-    """Apache-style PEM with a passphrase (Proc-Type: 4,ENCRYPTED, AES-256-CBC)."""
+    """Apache-style PEM with a passphrase (Proc-Type: 4,ENCRYPTED, AES-256-CBC).
+
+    The format derives its key from the passphrase with OpenSSL's old EVP_BytesToKey (one MD5
+    round): offered for tools that need it; the encrypted PKCS#8 beside it is far stronger."""
     return key.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.TraditionalOpenSSL,

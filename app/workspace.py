@@ -396,7 +396,23 @@ class Workspace:
             raise WorkspaceError(
                 f"{self.path} has no private key yet.", "Generate the key and CSR first."
             )
-        return keys.load_at_rest(key_file.read_bytes(), self._passphrase_value(), str(key_file))
+        pem = key_file.read_bytes()
+        key = keys.load_at_rest(pem, self._passphrase_value(), str(key_file))
+        from app.pkcs8_encryption import kdf_of
+
+        if kdf_of(pem) != "scrypt":
+            # Written by an older accert (PBKDF2, 2048 rounds): re-encrypted once with scrypt.
+            try:
+                atomic_write(key_file, self._encrypted(key), secret=True)
+            except OSError:
+                pass  # a read-only folder keeps the old protection; reading still works
+            else:
+                self.log("key-re-encrypted", kdf="scrypt")
+        return key
+
+    def _encrypted(self, key: keys.PrivateKey) -> bytes:
+        person_chosen = self.state.passphrase_source != key_passphrase.KEYRING
+        return keys.encrypt_at_rest(key, self._passphrase_value(), person_chosen=person_chosen)
 
     def _ensure_passphrase(self) -> str:
         """The passphrase the key will be encrypted with, found or made before the key is:
@@ -409,15 +425,8 @@ class Workspace:
         return passphrase
 
     def _store_key(self, key: keys.PrivateKey) -> None:
-        from app import keys
-
-        passphrase = self._ensure_passphrase()
-        atomic_write(
-            self.path / KEY_FILE,
-            keys.encrypt_at_rest(key, passphrase),
-            secret=True,
-            overwrite=False,
-        )
+        self._ensure_passphrase()
+        atomic_write(self.path / KEY_FILE, self._encrypted(key), secret=True, overwrite=False)
 
     def generate(self, progress: Progress | None = None) -> csr.CsrSummary:
         """Make the key (once: an existing key is reused, never replaced) and the CSR."""

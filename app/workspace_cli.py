@@ -98,7 +98,10 @@ def register(subparsers: Any) -> None:
         "--key-format",
         default="apache",
         choices=[k.value for k in KeyFormat],
-        help="private key file format (default: apache, unencrypted PKCS#1/SEC1)",
+        help="private key file format (default: apache, unencrypted PKCS#1/SEC1). "
+        "apache-encrypted derives its key from the password with the format's old one-round "
+        "MD5 (EVP_BytesToKey): use it only for a tool that needs it; pkcs8-encrypted uses "
+        "PBKDF2-SHA256 with 600 000 rounds",
     )
     p.add_argument("--overwrite", action="store_true", help="replace files already there")
     p.add_argument(
