@@ -100,6 +100,9 @@ def test_password_login_sftp_places_files_imports_and_serves_new_cert(ovoc, mate
     # Transcript and log keep the session but never the root password.
     log_text = "\n".join(lines)
     assert "EmsServerManager" in result.transcript and MASK in result.transcript
+    # su by its absolute path (issue 12, finding 10): no alias of the SSH account sees root's
+    # password.
+    assert "<<typed: /bin/su ->>" in result.transcript
     assert ovoc.ROOT_PASSWORD not in result.transcript
     assert ovoc.ROOT_PASSWORD not in log_text
     assert "transcript:" in log_text

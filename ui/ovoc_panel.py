@@ -208,6 +208,8 @@ class OvocPanel(QWidget):
             f"Profile: {profile.title}\nThese files go to {profile.directory} "
             "(files already there are moved aside, not overwritten):\n"
             + "\n".join(f"  {line}" for line in lines)
+            + f"\nTyped on OVOC: {profile.su_command}, then as root: {profile.manager_command}"
+            + "".join(f"\nWARNING: {w}" for w in profile.command_warnings())
         )
 
     # --- deploying ---------------------------------------------------------------------------
@@ -255,7 +257,9 @@ class OvocPanel(QWidget):
             f"place the certificate files in {profile.directory} (the files there now are moved "
             "aside and kept), become root and run EmsServerManager's 'Import Server "
             "Certificates from Certificate Authority (CA)'. OVOC restarts its web services "
-            "afterwards; accert waits for it and checks the served certificate."
+            "afterwards; accert waits for it and checks the served certificate.\n\n"
+            f"Typed on OVOC: {profile.su_command}, then as root: {profile.manager_command}"
+            + "".join(f"\n\nWARNING: {w}" for w in profile.command_warnings())
         )
         if not self.confirm(text):
             return

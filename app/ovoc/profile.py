@@ -6,6 +6,7 @@ profile may `extends = "other"` and override only what differs.
 
 from __future__ import annotations
 
+import functools
 import re
 import tomllib
 from dataclasses import dataclass
@@ -83,8 +84,27 @@ class OvocProfile:
             f"  intermediate CA(s): {inter}\n"
             f"  root CA: {self.root_certificate}\n"
             f"  menu: {' > '.join(menu_labels(self))}\n"
-            f"  success text: {self.success}"
+            f"  success text: {self.success}\n"
+            f"  typed as the SSH user: {self.su_command}\n"
+            f"  typed as root: {self.manager_command}"
+            + "".join(f"\n  WARNING: {w}" for w in self.command_warnings())
         )
+
+    def command_warnings(self) -> tuple[str, ...]:
+        """The root-shell commands that differ from the built-in profile, said plainly: they
+        run as root on OVOC, so an edited profile must not change them unseen."""
+        builtin = builtin_commands()
+        out = []
+        for label, value, default in (
+            ("su command", self.su_command, builtin[0]),
+            ("manager command (run as root)", self.manager_command, builtin[1]),
+        ):
+            if value != default:
+                out.append(
+                    f"this profile's {label} is {value!r}, not the built-in {default!r}: "
+                    "check that it is what OVOC needs."
+                )
+        return tuple(out)
 
 
 def profiles_dir() -> Path:
@@ -191,11 +211,11 @@ def _build(d: dict[str, Any], path: Path) -> OvocProfile:
         root_certificate=str(files["root_certificate"]),
         intermediate_certificates=inters,
         shell_prompt=_regex(con["shell_prompt"]),
-        su_command=str(con.get("su_command", "su -")),
+        su_command=_command(con.get("su_command", SU_COMMAND), "su_command"),
         su_password_prompt=_regex(con["su_password_prompt"]),
         su_failure=_regex(con["su_failure"]),
         root_prompt=_regex(con["root_prompt"]),
-        manager_command=str(con.get("manager_command", "EmsServerManager")),
+        manager_command=_command(con.get("manager_command", MANAGER_COMMAND), "manager_command"),
         menu_prompt=_regex(con["menu_prompt"]),
         menu_entry=_regex(con["menu_entry"]),
         menu_path=tuple(_regex(p) for p in con["menu_path"]),
@@ -208,6 +228,33 @@ def _build(d: dict[str, Any], path: Path) -> OvocProfile:
         verify_port=int(verify.get("port", 443)),
         verify_wait_seconds=float(verify.get("wait_seconds", 300)),
     )
+
+
+# su by its absolute path: whatever an alias or a PATH entry of the SSH account resolves
+# `su` to would receive the root password.
+SU_COMMAND = "/bin/su -"
+MANAGER_COMMAND = "EmsServerManager"
+# A plain command name (or absolute path) and plain arguments: no shell syntax at all, since
+# the line is typed into a root shell (no ; | & $ ` < > ( ) quotes, globs or new lines).
+_PLAIN_COMMAND = re.compile(r"[A-Za-z0-9_./-]+(?: [A-Za-z0-9_./:=,+@%-]+)*")
+
+
+def _command(text: object, field_name: str) -> str:
+    command = str(text)
+    if not _PLAIN_COMMAND.fullmatch(command):
+        raise ValueError(
+            f"{field_name} {command!r} must be a plain command and arguments, without shell "
+            "syntax (; | & $ ` < > quotes, globs or new lines)"
+        )
+    return command
+
+
+@functools.cache
+def builtin_commands() -> tuple[str, str]:
+    """(su_command, manager_command) of the built-in default profile."""
+    data = tomllib.loads((profiles_dir() / f"{DEFAULT_PROFILE}.toml").read_text("utf-8"))
+    con = data.get("console", {})
+    return str(con.get("su_command", SU_COMMAND)), str(con.get("manager_command", MANAGER_COMMAND))
 
 
 def _check_file_name(name: str) -> None:

@@ -314,7 +314,7 @@ class Sim:
                 return
             if not line:
                 continue
-            if line in ("su", "su -", "su - root"):
+            if line in ("su", "su -", "su - root", "/bin/su -", "/bin/su - root"):
                 if root:
                     continue
                 password = read_line("Password: ", echo=False)
