@@ -8,6 +8,7 @@ import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
@@ -252,14 +253,67 @@ def fetch_issuer(
         ) from exc
 
 
+AIA_MAX_BYTES = 1024 * 1024  # an issuer certificate (or a small PKCS#7) is a few KB
+AIA_MAX_REDIRECTS = 3
+
+
 def _http_get(url: str, timeout: float) -> bytes:
+    """GET `url` with limits: http/https only (every hop), at most 3 redirects, a timeout per
+    read and for the whole download, and at most 1 MB, streamed (never read whole first).
+
+    Private addresses stay allowed: internal CAs (AD CS) publish on them. Proxies and CA
+    bundles from the environment are used here, unlike for devices: what is downloaded is
+    trusted only if its signature makes the chain (chain.build checks every signature up to
+    a trusted root), so the transport confers no trust, and a corporate network often
+    reaches public CAs only through its proxy.
+    """
+    import time
+    from urllib.parse import urljoin, urlsplit
+
     import requests
 
+    deadline = time.monotonic() + timeout
+    with requests.Session() as session:
+        for _hop in range(AIA_MAX_REDIRECTS + 1):
+            if urlsplit(url).scheme.lower() not in ("http", "https"):
+                raise OSError(f"{url} is not an http or https address")
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise OSError(f"no answer within {timeout:g} s")
+            try:
+                response = session.get(url, timeout=left, stream=True, allow_redirects=False)
+            except requests.RequestException as exc:
+                raise OSError(str(exc)) from exc
+            with response:
+                if response.is_redirect:
+                    url = urljoin(url, response.headers.get("Location", ""))
+                    continue
+                if response.status_code != 200:
+                    raise OSError(f"the server answered {response.status_code}")
+                declared = response.headers.get("Content-Length", "")
+                if declared.isdigit() and int(declared) > AIA_MAX_BYTES:
+                    raise OSError(f"the answer is larger than {AIA_MAX_BYTES // 1024} KB")
+                return _read_capped(response, deadline, timeout)
+        raise OSError(f"more than {AIA_MAX_REDIRECTS} redirects")
+
+
+def _read_capped(response: Any, deadline: float, timeout: float) -> bytes:
+    import time
+
+    import urllib3
+
+    body = bytearray()
     try:
-        response = requests.get(url, timeout=timeout)
-        response.raise_for_status()
-    except requests.RequestException as exc:
+        while True:
+            # read1: whatever has arrived (up to 64 KB), so a trickle meets the deadline too.
+            chunk = response.raw.read1(64 * 1024, decode_content=True)
+            if not chunk:
+                break
+            body += chunk
+            if len(body) > AIA_MAX_BYTES:
+                raise OSError(f"the answer is larger than {AIA_MAX_BYTES // 1024} KB")
+            if time.monotonic() > deadline:
+                raise OSError(f"the download took more than {timeout:g} s")
+    except urllib3.exceptions.HTTPError as exc:
         raise OSError(str(exc)) from exc
-    if len(response.content) > 1024 * 1024:
-        raise OSError("the answer is larger than 1 MB")
-    return response.content
+    return bytes(body)
