@@ -255,3 +255,16 @@ def _fsync_dir(directory: Path) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+def append_private(path: Path, text: str) -> None:
+    """Append `text` to a file only its owner may read (crash logs: they quote paths, hosts
+    and, redacted, what went wrong). An older file with wider rights is narrowed first."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    try:
+        restrict_to_owner(path)
+        os.write(fd, text.encode("utf-8"))
+    finally:
+        os.close(fd)

@@ -391,11 +391,11 @@ def _flush_output() -> None:
 
 
 def _record_crash() -> Path:
+    from app.atomic import append_private
     from app.paths import log_dir
 
     path = log_dir() / "crash.log"
-    with open(path, "a", encoding="utf-8") as handle:
-        handle.write(escape_peer(redact(traceback.format_exc()), keep_newlines=True) + "\n")
+    append_private(path, escape_peer(redact(traceback.format_exc()), keep_newlines=True) + "\n")
     return path
 
 

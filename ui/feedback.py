@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.atomic import append_private
 from app.errors import AccertError
 from app.paths import log_dir
 from app.peer_text import escape_peer
@@ -62,9 +63,12 @@ def log_unexpected(exc: BaseException, details: str) -> str:
     """Write the redacted details to the user's log folder; return the file name."""
     path = log_dir() / CRASH_LOG
     stamp = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-    with path.open("a", encoding="utf-8") as f:
-        f.write(f"--- {stamp} {type(exc).__name__}\n")
-        f.write(escape_peer(redact(details), keep_newlines=True) + "\n")
+    append_private(
+        path,
+        f"--- {stamp} {type(exc).__name__}\n"
+        + escape_peer(redact(details), keep_newlines=True)
+        + "\n",
+    )
     return str(path)
 
 

@@ -6,6 +6,7 @@ certificate is read by a bare handshake and DeviceUntrusted carries its subject 
 
 from __future__ import annotations
 
+import base64
 import re
 import ssl
 import time
@@ -14,7 +15,7 @@ from typing import Any
 
 import requests
 from requests.adapters import HTTPAdapter
-from requests.auth import AuthBase, HTTPBasicAuth, HTTPDigestAuth
+from requests.auth import AuthBase, HTTPDigestAuth
 
 from app.errors import DeployError
 from app.mediant import pins
@@ -156,7 +157,7 @@ class MediantClient:
         self._also_accept = {pins.normalize_fingerprint(f) for f in also_accept}
         self._pin: str | None = None
         self._session: requests.Session | None = None
-        self._auth: AuthBase = HTTPBasicAuth(user, password)
+        self._auth: AuthBase = _Utf8BasicAuth(user, password)
         self.digest = False
 
     @property
@@ -312,9 +313,14 @@ class MediantClient:
         code = response.status_code
         what = f"{method} {API}{path}"
         if code == 401:
+            hint = "Check the user name and password (they are case-sensitive)."
+            if not (self.user + self._password).isascii():
+                hint += (
+                    " They hold characters outside ASCII, sent as UTF-8: if they are right, "
+                    "this device compares them in another encoding; use an ASCII password."
+                )
             return DeviceAuthError(
-                f"{self.where} refused the user {self.user!r} (401: {said}).",
-                "Check the user name and password (they are case-sensitive).",
+                f"{self.where} refused the user {self.user!r} (401: {said}).", hint
             )
         if code in (403, 405) and path.startswith(("/files", "/actions")):
             return DeviceAuthError(
@@ -398,6 +404,19 @@ def presented_certificate(host: str, port: int, *, timeout: float = 10.0) -> tup
             f"Cannot reach {host}:{port} over HTTPS: {exc.message}", exc.hint
         ) from exc
     return readable_name(served.leaf.subject) or "(empty)", served.leaf_sha256
+
+
+class _Utf8BasicAuth(AuthBase):
+    """Basic credentials encoded as UTF-8 (RFC 7617's charset), which is what the device's web
+    server decodes; requests' HTTPBasicAuth encodes Latin-1 and crashes on other characters."""
+
+    def __init__(self, user: str, password: str) -> None:
+        self.user, self.password = user, password
+
+    def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
+        token = base64.b64encode(f"{self.user}:{self.password}".encode()).decode("ascii")
+        r.headers["Authorization"] = f"Basic {token}"
+        return r
 
 
 def _asks_digest(response: requests.Response) -> bool:
