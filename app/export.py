@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
@@ -93,7 +93,7 @@ NEEDS_KEY = frozenset({Artifact.KEY, Artifact.PFX, Artifact.PFX_LEGACY, Artifact
 @dataclass(frozen=True)
 class ExportOptions:
     artifacts: frozenset[Artifact]
-    password: str | None = None  # for PFX/JKS and an encrypted key
+    password: str | None = field(default=None, repr=False)  # for PFX/JKS, an encrypted key
     key_format: KeyFormat = KeyFormat.APACHE
     overwrite: bool = False
     allow_onedrive: bool = False  # an unencrypted key into a folder OneDrive syncs, when asked

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import threading
+from typing import Any
 
 _lock = threading.Lock()
 _secrets: set[str] = set()
@@ -27,9 +28,43 @@ def register_secret(value: str | None) -> None:
             _secrets.add(value)
 
 
-def redact(text: str) -> str:
+# Field names whose values are secrets wherever they appear in a log record.
+_SECRET_FIELD = re.compile(
+    r"(?i)(pass(word|phrase|wd)?|pwd|secret|token|hmac|private_?key|key_pem)"
+)
+# ... unless the field names where a secret is, not the secret ("password_env": a variable).
+_NAMES_A_PLACE = re.compile(r"(?i)_(env|file|source|prompt|account)$")
+
+
+def redact_patterns(text: str) -> str:
+    """Only what has the shape of a secret: a private key block, `password=...`. For text
+    whose secrets are already masked by structure (a console transcript records what was
+    typed as a secret as ********), so a password that is also an ordinary word ("root") does
+    not turn the prompt `[root@ovoc ~]#` into `[********@ovoc ~]#`, revealing it."""
     text = _KEY_BLOCK.sub("[private key removed]", text)
-    text = _ASSIGNED.sub(lambda m: m.group(1) + MASK, text)
+    return _ASSIGNED.sub(lambda m: m.group(1) + MASK, text)
+
+
+def redact_fields(value: Any, name: str = "") -> Any:
+    """A log record redacted by structure, before it is encoded: fields named as secrets are
+    masked whole (encoding first would hide a secret holding `"` or `\\` from any search),
+    other strings get redact_patterns()."""
+    secret = bool(name) and _SECRET_FIELD.search(name) and not _NAMES_A_PLACE.search(name)
+    if secret and value not in (None, "", False, True):
+        return MASK
+    if isinstance(value, str):
+        return redact_patterns(value)
+    if isinstance(value, dict):
+        return {k: redact_fields(v, str(k)) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [redact_fields(v, name) for v in value]
+    return value
+
+
+def redact(text: str) -> str:
+    """Free text of unknown structure (an exception, a traceback for the crash log): shaped
+    secrets, then every password the program learnt, wherever it appears."""
+    text = redact_patterns(text)
     with _lock:
         secrets = sorted(_secrets, key=len, reverse=True)
     for secret in secrets:

@@ -223,7 +223,7 @@ class _Material:
     leaf: x509.Certificate | None = None
     cas: list[x509.Certificate] = field(default_factory=list)
     files: dict[str, Path] = field(default_factory=dict)
-    password: str = field(default_factory=lambda: secrets.token_urlsafe(16))
+    password: str = field(default_factory=lambda: secrets.token_urlsafe(16), repr=False)
 
 
 def _crypto_path(state: _Run, require_credential_store: bool = False) -> None:

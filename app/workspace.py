@@ -22,7 +22,7 @@ from app.errors import ChainProblem, InputError, KeyMismatch, WorkspaceError
 from app.names import file_stem
 from app.paths import workspaces_root
 from app.peer_text import escape_peer
-from app.redact import redact
+from app.redact import redact_fields
 from app.request import KeyType, RequestSpec, Subject, require_valid
 
 # cryptography and the engine load when a step needs them: listing renewals (the wizard's first
@@ -330,8 +330,9 @@ class Workspace:
 
     def log(self, event: str, **fields: Any) -> None:
         """Append one line to the renewal's log. Secrets are redacted; keys never logged."""
-        record = _escaped({"at": _now(), "event": event, **fields})
-        append_line(self.log_path, redact(json.dumps(record, ensure_ascii=False, default=str)))
+        # Redacted by structure before encoding; then peer text escaped, then JSON.
+        record = _escaped(redact_fields({"at": _now(), "event": event, **fields}))
+        append_line(self.log_path, json.dumps(record, ensure_ascii=False, default=str))
 
     def read_log(self) -> list[dict[str, Any]]:
         if not self.log_path.exists():

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QEvent, Qt
@@ -97,7 +97,7 @@ class DeviceEntry:
     """What the dialog gives back: the device (saved, no password) and its password."""
 
     device: SavedDevice
-    password: str
+    password: str = field(repr=False)
     remember: bool
 
 

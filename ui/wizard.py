@@ -12,6 +12,7 @@ from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import QMessageBox, QWidget, QWizard
 
 from app.flow import Page
+from app.redact import redact
 from ui import look
 from ui.base import BasePage
 from ui.feedback import show_unexpected
@@ -113,7 +114,8 @@ class RenewalWizard(QWizard):
         ws = self.session.workspace
         if ws is not None:
             with contextlib.suppress(OSError):
-                ws.log("unexpected-error", error=f"{type(exc).__name__}: {exc}")
+                # Free text of unknown structure: every password learnt is masked in it.
+                ws.log("unexpected-error", error=redact(f"{type(exc).__name__}: {exc}"))
         show_unexpected(exc, details, self)
 
     def offer_crash_report(self, reports: list[Path]) -> None:

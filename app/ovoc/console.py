@@ -16,7 +16,7 @@ import paramiko
 from app.errors import DeployError
 from app.ovoc.profile import OvocProfile
 from app.peer_text import escape_peer
-from app.redact import MASK, redact
+from app.redact import MASK, redact_patterns
 
 _ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[()][A-Za-z0-9]|\x1b[=>]")
 
@@ -58,7 +58,8 @@ class Console:
 
     @property
     def transcript(self) -> str:
-        return escape_peer(redact("".join(self._log) + self.pending), keep_newlines=True)
+        # Typed secrets are already ******** (send): only shaped secrets are looked for.
+        return escape_peer(redact_patterns("".join(self._log) + self.pending), keep_newlines=True)
 
     def send(self, text: str, *, secret: bool = False) -> None:
         self._log.append(self.pending)
@@ -104,7 +105,7 @@ class Console:
         self.chan.close()
 
     def _tail(self) -> str:
-        text = redact(self.pending or self.last_seen).strip()
+        text = redact_patterns(self.pending or self.last_seen).strip()
         return escape_peer(text[-400:], keep_newlines=True)
 
     def _dropped(self, step: str) -> DeployError:
@@ -198,7 +199,7 @@ def run_import(
         if picked is None:
             raise DeployError(
                 f"OVOC's menu on {host} has no entry matching {_plain(label)!r}; stopped there. "
-                f"It showed:\n{redact(_menu_block(text, p.menu_entry))}",
+                f"It showed:\n{redact_patterns(_menu_block(text, p.menu_entry))}",
                 "This OVOC version words its menu differently: copy the profile, adjust menu_path "
                 "to the text shown, and deploy again (or follow the manual steps).",
             )
@@ -241,7 +242,7 @@ def run_import(
             "The import's outcome is unknown: log in to OVOC, check EmsServerManager and "
             "the HTTPS certificate, then deploy again if needed.",
         ) from exc
-    output = redact(output)
+    output = redact_patterns(output)
     succeeded = p.success in output
     if succeeded:
         result_line = next(line.strip() for line in output.splitlines() if p.success in line)
@@ -280,7 +281,7 @@ def _failure_lines(output: str, profile: OvocProfile) -> str:
 
 def _last_words(text: str) -> str:
     lines = [line.strip() for line in text.splitlines() if line.strip()]
-    return escape_peer(redact(" / ".join(lines[-2:])))
+    return escape_peer(redact_patterns(" / ".join(lines[-2:])))
 
 
 def _menu_block(text: str, entry_pattern: str) -> str:
