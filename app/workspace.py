@@ -579,8 +579,10 @@ class Workspace:
                 continue  # a PFX holds a key: never copied into the folder in that form
             safe = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(source.name).name) or "pasted.txt"
             data = source.data
-            held = ca_response.parse([source])
-            if held.private_key is not None or _has_key_block(data):
+            # Only a file that may carry a key is read again (a PEM key block, a ZIP).
+            maybe_key = _has_key_block(data) or data.startswith(b"PK\x03\x04")
+            held = ca_response.parse([source]) if maybe_key else None
+            if held is not None and (held.private_key is not None or _has_key_block(data)):
                 # Only the certificates are kept: the folder is often synced (OneDrive), and a
                 # key is stored encrypted or not at all.
                 data = b"".join(c.public_bytes(pem) for c in held.certificates)

@@ -428,3 +428,46 @@ def test_an_explicit_host_key_the_server_does_not_match_is_refused_even_when_kno
             timeouts=FAST,
         )
     assert not ovoc.cert_dir.exists() or not any(ovoc.cert_dir.iterdir())
+
+
+def test_cli_offers_to_remove_the_uploaded_key_and_old_keys_default_keep(
+    ovoc: OvocServer,
+    workspace: Workspace,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Issue 12, finding 10: after a successful import the unencrypted server.key and the
+    *_previous_* folders are named; removed only when the user says yes."""
+    import io
+    import sys
+
+    server = ovoc.start()
+    monkeypatch.setenv("OVOC_PW", ovoc.user.password)
+    monkeypatch.setenv("OVOC_ROOT", ovoc.ROOT_PASSWORD)
+    base = [
+        "deploy-ovoc", str(workspace.path), "--host", "127.0.0.1", "--port", str(server.port),
+        "--user", ovoc.user.name, "--password-env", "OVOC_PW", "--root-password-env",
+        "OVOC_ROOT", "--profile", str(_profile_file(ovoc, tmp_path)),
+        "--verify-port", str(ovoc.https_port), "--host-key", ovoc.target(server).host_key_pin or "",
+    ]  # fmt: skip
+    assert cli.main(base) == 0  # no terminal: kept, and said
+    err = capsys.readouterr().err
+    assert f"Unencrypted keys left on 127.0.0.1: {ovoc.cert_dir}/server.key" in err
+    assert "Kept." in err and (ovoc.cert_dir / "server.key").exists()
+    assert cli.main(base) == 0  # a second deployment moves the first files aside
+    capsys.readouterr()
+    previous = list(ovoc.cert_dir.parent.glob(ovoc.cert_dir.name + "_previous_*"))
+    assert previous and (ovoc.cert_dir / "server.key").exists()
+
+    tty = io.StringIO()
+    tty.isatty = lambda: True  # type: ignore[method-assign]
+    monkeypatch.setattr(sys, "stdin", tty)
+    answers = iter(["y"])
+    monkeypatch.setattr("builtins.input", lambda prompt="": next(answers))
+    assert cli.main(base) == 0
+    out = capsys.readouterr().out
+    assert "Removed from 127.0.0.1" in out
+    assert not (ovoc.cert_dir / "server.key").exists()
+    assert not list(ovoc.cert_dir.parent.glob(ovoc.cert_dir.name + "_previous_*"))
+    assert (ovoc.cert_dir / "server.crt").exists()  # only keys and old folders went

@@ -8,7 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from app.errors import InputError
+from app.errors import DeployError, InputError
 from app.ovoc.deploy import OvocTarget
 from app.ovoc.profile import DEFAULT_PROFILE, available_profiles, load_profile
 from app.ovoc.ssh import HostKeyUnknown, SshTarget, normalize_pin
@@ -144,7 +144,31 @@ def cmd_deploy_ovoc(args: argparse.Namespace) -> int:
         f"Verified: {result.served.host}:{result.served.port} serves the new certificate "
         f"{result.served.leaf_sha256}"
     )
+    _offer_cleanup(target, profile)
     return 0
+
+
+def _offer_cleanup(target: OvocTarget, profile: Any) -> None:
+    """The uploaded key and old keys' folders stay on OVOC unencrypted: offer to remove them
+    (asked, default keep; without a terminal they are only named)."""
+    from app.ovoc.cleanup import find_leftovers, remove_leftovers
+
+    try:
+        leftovers = find_leftovers(target.ssh, profile)
+    except DeployError as exc:
+        _err(f"note: {exc.message}")
+        return
+    if leftovers.empty:
+        return
+    _err(f"Unencrypted keys left on {target.ssh.host}: {leftovers.describe()}")
+    if not (sys.stdin and sys.stdin.isatty()):
+        _err("  Kept. Remove them there once the new certificate is confirmed.")
+        return
+    if input("Remove them now (OVOC keeps its own copy)? [y/N] ").strip().lower() in ("y", "yes"):
+        remove_leftovers(target.ssh, leftovers)
+        print(f"Removed from {target.ssh.host}: {leftovers.describe()}")
+    else:
+        _err("  Kept.")
 
 
 def _target(args: argparse.Namespace) -> OvocTarget:
