@@ -412,6 +412,8 @@ class Workspace:
         return key
 
     def _encrypted(self, key: keys.PrivateKey) -> bytes:
+        from app import keys
+
         person_chosen = self.state.passphrase_source != key_passphrase.KEYRING
         return keys.encrypt_at_rest(key, self._passphrase_value(), person_chosen=person_chosen)
 
