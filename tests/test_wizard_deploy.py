@@ -317,16 +317,24 @@ def test_ovoc_first_contact_shows_the_host_key_then_imports_and_serves(
     questions: list[HostKeyQuestion] = []
     panel.ask_host_key = lambda q: questions.append(q) or True
     panel.confirm = lambda text: "EmsServerManager" in text
+    asked_cleanup: list[str] = []
+    panel.ask_cleanup = lambda text: asked_cleanup.append(text) or True
     panel.deploy_button.click()
     qtbot.waitUntil(lambda: panel.message.isVisible(), timeout=WAIT_MS)
     assert panel.message.property("kind") == "ok", panel.message.text()
     assert "generated successfully" in panel.message.text()
+    qtbot.waitUntil(lambda: bool(asked_cleanup), timeout=WAIT_MS)
     assert len(questions) == 1 and not questions[0].changed
     assert questions[0].fingerprint == ovoc.target(server).host_key_pin
     leaf = renewal.deploy_material(with_key=False).leaf_sha256
     assert fetch_served_chain("127.0.0.1", ovoc.https_port).leaf_sha256 == leaf
     assert "su: root shell opened" in panel.output.toPlainText()
     assert ovoc.ROOT_PASSWORD not in panel.output.toPlainText()
+    # Issue 12, finding 10: the unencrypted key left on OVOC is named and removed when asked.
+    assert asked_cleanup and "server.key" in asked_cleanup[0]
+    qtbot.waitUntil(lambda: "Removed from" in panel.output.toPlainText(), timeout=WAIT_MS)
+    assert not (ovoc.cert_dir / "server.key").exists()
+    assert (ovoc.cert_dir / "server.crt").exists()
 
 
 def test_ovoc_wrong_root_password_is_shown_on_the_page_and_nothing_is_sent(

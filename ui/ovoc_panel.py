@@ -75,6 +75,7 @@ class OvocPanel(QWidget):
         self.verify_interval = 5.0
         self.ask_host_key: Callable[[HostKeyQuestion], bool] = self._ask_host_key
         self.confirm: Callable[[str], bool] = self._confirm
+        self.ask_cleanup: Callable[[str], bool] = self._ask_cleanup
         self.choose_file: Callable[[str], str] = self._choose_file
         self.result: OvocResult | None = None
         self._running = False
@@ -276,7 +277,7 @@ class OvocPanel(QWidget):
             profile,
             progress=True,
             on_progress=self.output.appendPlainText,
-            on_done=self._done,
+            on_done=lambda result: self._done(result, target, profile),
             on_error=lambda exc: self._failed(exc, target, profile),
         )
 
@@ -289,7 +290,7 @@ class OvocPanel(QWidget):
         timeouts = self.timeouts or DEFAULT_TIMEOUTS
         return deploy_workspace_to_ovoc(ws, target, profile, progress=progress, timeouts=timeouts)
 
-    def _done(self, result: OvocResult) -> None:
+    def _done(self, result: OvocResult, target: OvocTarget, profile: OvocProfile) -> None:
         self._set_running(False)
         self.result = result
         moved = (
@@ -301,6 +302,41 @@ class OvocPanel(QWidget):
             "ok",
             f"OVOC {result.host}: {result.success_line}\nIt now serves the new certificate "
             f"(SHA-256 {result.served.leaf_sha256[:23]}…).{moved}",
+        )
+        # The uploaded key and old keys' folders stay on OVOC unencrypted: offer to remove them.
+        from app.ovoc.cleanup import find_leftovers
+
+        self._tasks().run(
+            "Looking for keys left on OVOC",
+            find_leftovers,
+            target.ssh,
+            profile,
+            on_done=lambda found: self._offer_cleanup(target, found),
+            on_error=lambda exc: self.output.appendPlainText(f"note: {exc.message}"),
+        )
+
+    def _offer_cleanup(self, target: OvocTarget, leftovers: Any) -> None:
+        from app.ovoc.cleanup import remove_leftovers
+
+        if leftovers.empty:
+            return
+        what = leftovers.describe()
+        text = (
+            f"Unencrypted keys are left on {target.ssh.host}: {what}.\n\nOVOC keeps its own "
+            "copy of the new key. Remove these now? (No keeps them.)"
+        )
+        if not self.ask_cleanup(text):
+            self.output.appendPlainText(f"Kept on {target.ssh.host}: {what}")
+            return
+        self._tasks().run(
+            "Removing the keys left on OVOC",
+            remove_leftovers,
+            target.ssh,
+            leftovers,
+            on_done=lambda _none: self.output.appendPlainText(
+                f"Removed from {target.ssh.host}: {what}"
+            ),
+            on_error=self.message.show_error,
         )
 
     def _failed(self, exc: AccertError, target: OvocTarget, profile: OvocProfile) -> None:
@@ -393,6 +429,16 @@ class OvocPanel(QWidget):
             text,
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
             QMessageBox.StandardButton.Cancel,
+        )
+        return answer == QMessageBox.StandardButton.Yes
+
+    def _ask_cleanup(self, text: str) -> bool:
+        answer = QMessageBox.question(
+            self,
+            "Remove the keys left on OVOC?",
+            text,
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No,
         )
         return answer == QMessageBox.StandardButton.Yes
 
