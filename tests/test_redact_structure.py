@@ -87,3 +87,47 @@ def test_a_password_that_is_also_a_word_does_not_mask_the_prompt() -> None:
         "root_password": MASK,
         "password_env": "PW",
     }
+
+
+class _Channel:
+    """The far end of an OVOC console: answers each line typed with the next canned output."""
+
+    def __init__(self, first: str, answers: list[str]) -> None:
+        self.queue = [first.encode()]
+        self.answers = [a.encode() for a in answers]
+
+    def settimeout(self, _t: float) -> None:
+        pass
+
+    def sendall(self, _data: bytes) -> None:
+        if self.answers:
+            self.queue.append(self.answers.pop(0))
+
+    def recv(self, _n: int) -> bytes:
+        if not self.queue:
+            raise TimeoutError
+        return self.queue.pop(0)
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize(
+    ("secret", "answer", "shown"),
+    [
+        # The terminal echoed the password (typed before su turned echo off): masked there.
+        ("r00t-Secret!", "r00t-Secret!\r\n[root@ovoc ~]# ", "********\n[root@ovoc ~]# "),
+        ("root", "root\r\n[root@ovoc ~]# ", "********\n[root@ovoc ~]# "),
+        # No echo: the prompt stays whole even when the password is the word "root".
+        ("root", "\r\n[root@ovoc ~]# ", "\n[root@ovoc ~]# "),
+    ],
+)
+def test_console_masks_an_echoed_secret_by_position(secret: str, answer: str, shown: str) -> None:
+    from app.ovoc.console import Console
+
+    console = Console(_Channel("Password: ", [answer]), "ovoc")  # type: ignore[arg-type]
+    console.expect({"pw": r"Password: $"}, 1, "waiting")
+    console.send(secret, secret=True)
+    console.expect({"root": r"#\s*$"}, 1, "waiting")
+    assert console.transcript.endswith("<<typed: ********>>\n" + shown)
+    assert "r00t-Secret!" not in console.transcript

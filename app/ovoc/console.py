@@ -48,6 +48,7 @@ class Console:
         self.pending = ""  # received since the last match
         self._log: list[str] = []
         self.last_seen = ""
+        self._echo: str | None = None  # a secret just typed, until we know it was not echoed
 
     @classmethod
     def open(cls, transport: paramiko.Transport, host: str, timeout: float) -> Console:
@@ -64,7 +65,11 @@ class Console:
     def send(self, text: str, *, secret: bool = False) -> None:
         self._log.append(self.pending)
         self.pending = ""
-        self._log.append(f"<<typed: {MASK if secret else text}>>\n")
+        # On its own line: after "Password: " it would read as an assignment to redact.
+        last = next((entry for entry in reversed(self._log) if entry), "\n")
+        start = "" if last.endswith("\n") else "\n"
+        self._log.append(f"{start}<<typed: {MASK if secret else text}>>\n")
+        self._echo = text if secret and text else None
         try:
             self.chan.sendall((text + "\r").encode())
         except (OSError, paramiko.SSHException) as exc:
@@ -98,6 +103,20 @@ class Console:
             if not data:
                 raise self._dropped(step)
             self.pending += _clean(data.decode("utf-8", "replace"))
+            self._mask_echo()
+
+    def _mask_echo(self) -> None:
+        """A terminal may echo a password typed before the program turned echo off: the
+        answer to a secret prompt is masked where it comes back, by position (right after it
+        was typed), not by searching for the password everywhere."""
+        if self._echo is None:
+            return
+        head = self.pending.lstrip(" \r\n")
+        if head.startswith(self._echo):
+            self.pending = self.pending.replace(self._echo, MASK, 1)
+            self._echo = None
+        elif head and not self._echo.startswith(head):
+            self._echo = None  # something else came first: no echo
 
     def close(self) -> None:
         self._log.append(self.pending)
