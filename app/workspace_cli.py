@@ -384,6 +384,10 @@ def _show_workspace(ws: Workspace) -> int:
             f"  Deployed: {record.get('at')} {record.get('target', '')} "
             f"{'OK' if record.get('ok') else 'FAILED'}"
         )
+    if s.renews:
+        print(f"  Renews:   {s.renews}")
+    if s.renewed_by:
+        print(f"  Renewed:  by {s.renewed_by} (accert renew follows it)")
     print(f"  Log:      {ws.log_path}")
     return 0
 

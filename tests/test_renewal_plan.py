@@ -105,6 +105,9 @@ def test_lineage_is_followed_and_listed(
     assert cli.main(["list", "--root", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert f"(renewed by {second.path.name})" in out and f"(renews {second.path.name})" in out
+    assert cli.main(["show", str(second.path)]) == 0
+    out = capsys.readouterr().out
+    assert f"Renews:   {workspace.path}" in out and f"Renewed:  by {third.path}" in out
 
 
 def test_unattended_passwords_come_from_env_or_the_credential_store(
