@@ -452,3 +452,24 @@ def test_authoritative_servers_and_cname_delegation_found_through_dns(
     ]
     assert cname_target(f"_acme-challenge.delegated.{zone}") == f"_acme-challenge.acme-zone.{zone}"
     assert cname_target(f"_acme-challenge.www.{zone}") is None
+
+
+def test_ca_bundle_is_the_only_trust_not_certifi_beside_it(
+    tmp_path: Path, pebble: Pebble, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # requests points every verified connection at certifi's bundle and urllib3 loads it into
+    # the context: with pebble's HTTPS root standing in for a certifi root, a --ca-bundle of
+    # another CA must still refuse the server.
+    import requests
+    from requests.exceptions import SSLError
+
+    from app.acme.network import Network, directory
+    from tests.pki import self_signed
+
+    other_ca = tmp_path / "other-ca.pem"
+    other_ca.write_bytes(self_signed("Some other CA")[0])
+    monkeypatch.setattr(requests.adapters, "DEFAULT_CA_BUNDLE_PATH", str(pebble.ca_bundle))
+    with pytest.raises(SSLError):
+        directory(pebble.directory, Network(None, str(other_ca)))
+    # The bundle that does hold pebble's root still works on the same code path.
+    assert directory(pebble.directory, Network(None, str(pebble.ca_bundle))).newOrder

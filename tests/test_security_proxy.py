@@ -77,6 +77,23 @@ def test_trust_system_ignores_a_ca_bundle_from_the_environment(
         assert "localhost" in caught.value.subject
 
 
+def test_trust_system_does_not_add_certifi_beside_the_system_store(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, test_ca: TestCA
+) -> None:
+    """requests hands certifi's bundle to every verified connection; a root there that the
+    system store lacks (here the test CA stands in for one) must not make a device trusted."""
+    bundle = tmp_path / "certifi-stand-in.pem"
+    bundle.write_bytes(test_ca.root_pem + test_ca.inter_pem)
+    monkeypatch.setattr(requests.adapters, "DEFAULT_CA_BUNDLE_PATH", str(bundle))
+    cert, key = issue(test_ca, "localhost", days_left=30)
+    with TlsListener(cert + test_ca.inter_pem, key, tmp_path / "tls") as server:
+        client = MediantClient("localhost", server.port, user="Admin", password="Admin-pass-1",
+                               trust_system=True, timing=FAST)  # fmt: skip
+        with pytest.raises(DeviceUntrusted):
+            client.identify()
+        client.close()
+
+
 def test_pin_holds_through_an_explicit_proxy_tunnel(test_ca: TestCA) -> None:
     """Should any proxy be used (a future per-site setting), the pin is checked end to end:
     the tunnel to another certificate fails before a byte of HTTP is sent."""

@@ -35,6 +35,12 @@ class _TrustAdapter(HTTPAdapter):
         kw["ssl_context"] = self._context
         super().init_poolmanager(connections, maxsize, block, **kw)
 
+    def cert_verify(self, conn: Any, url: str, verify: Any, cert: Any) -> None:
+        # requests points every verified connection at certifi's bundle (conn.ca_certs), and
+        # urllib3 then loads it into our context: --ca-bundle would no longer be the only trust.
+        super().cert_verify(conn, url, verify, cert)  # type: ignore[no-untyped-call]
+        conn.ca_certs = conn.ca_cert_dir = None
+
     def proxy_manager_for(self, proxy: str, **kw: Any) -> Any:  # pragma: no cover - guard
         raise AcmeError(
             "A proxy was about to carry the ACME connection.",

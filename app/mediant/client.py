@@ -114,6 +114,11 @@ class _PinnedAdapter(_DeviceAdapter):
 class _SystemTrustAdapter(_DeviceAdapter):
     """TLS verified against the operating system's trust store (truststore)."""
 
+    def cert_verify(self, conn: Any, url: str, verify: Any, cert: Any) -> None:
+        # requests would add certifi's bundle (conn.ca_certs) to the system store's context.
+        super().cert_verify(conn, url, verify, cert)  # type: ignore[no-untyped-call]
+        conn.ca_certs = conn.ca_cert_dir = None
+
     def _tls(self) -> dict[str, Any]:
         import truststore
 
