@@ -109,3 +109,18 @@ def test_encrypted_pkcs8_export_uses_pbkdf2_600000_and_help_warns_about_apache(
         cli.main(["export", "--help"])
     text = " ".join(capsys.readouterr().out.split())
     assert "MD5" in text and "pkcs8-encrypted uses PBKDF2-SHA256 with 600 000 rounds" in text
+
+
+@pytest.mark.parametrize("store", ["keyring", "environment"])
+def test_the_acme_account_key_is_stretched_as_renewal_keys_are(
+    store: str, request: pytest.FixtureRequest
+) -> None:
+    from app.acme import account
+
+    if store == "keyring":
+        request.getfixturevalue("memory_keyring")
+    key = account.new_key()
+    account.save("https://ca.example.test/dir", "kid-1", "https://ca/acct/1", "", key)
+    key_file = account.folder("https://ca.example.test/dir", "kid-1") / account.KEY_FILE
+    p = "01" if store == "keyring" else "05"  # random credential-store passphrase: no extra cost
+    assert kdf_params(key_file)["integers"].split() == ["4000", "08", p]

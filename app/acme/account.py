@@ -77,7 +77,13 @@ def save(directory: str, eab_kid: str, url: str, email: str, key: keys.PrivateKe
     where.mkdir(parents=True, exist_ok=True)
     restrict_to_owner(where)
     passphrase, source = key_passphrase.new(_passphrase_id(directory, eab_kid))
-    atomic_write(where / KEY_FILE, keys.encrypt_at_rest(key, passphrase), secret=True)
+    # A random passphrase from the credential store needs no extra stretching (as renewal keys).
+    person_chosen = source != key_passphrase.KEYRING
+    atomic_write(
+        where / KEY_FILE,
+        keys.encrypt_at_rest(key, passphrase, person_chosen=person_chosen),
+        secret=True,
+    )
     info = AccountInfo(
         directory=directory,
         eab_kid=eab_kid,
