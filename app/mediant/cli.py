@@ -41,23 +41,9 @@ def register(subparsers: Any) -> None:
         "--devices", type=Path, metavar="FILE", help='JSON device file: {"devices": [...]}'
     )
     p.add_argument("--user", default=None, help="device user (Administrator level)")
-    pw = p.add_mutually_exclusive_group()
-    pw.add_argument("--password-env", metavar="VAR", help="read the password from this variable")
-    pw.add_argument("--password-file", metavar="FILE", type=Path, help="read it from this file")
+    add_device_login_options(p)
     p.add_argument(
         "--context", type=int, action="append", metavar="N", help="TLS context index (repeatable)"
-    )
-    p.add_argument(
-        "--fingerprint", metavar="SHA256:..", help="trust this device HTTPS certificate (pinned)"
-    )
-    p.add_argument(
-        "--replace-fingerprint",
-        action="store_true",
-        help="the device's certificate was replaced on purpose: the --fingerprint given replaces "
-        "the one trusted before (only if the device presents exactly that certificate)",
-    )
-    p.add_argument(
-        "--trust-system", action="store_true", help="verify the device against the system store"
     )
     p.add_argument(
         "--verify-port",
@@ -103,22 +89,8 @@ def register(subparsers: Any) -> None:
     c.add_argument("--country", default="", help="two-letter ISO country code (C), e.g. GB")
     c.add_argument("--host", required=True, help="HOST[:PORT] of the device (port 443 by default)")
     c.add_argument("--user", default=None, help="device user (Administrator level)")
-    cpw = c.add_mutually_exclusive_group()
-    cpw.add_argument("--password-env", metavar="VAR", help="read the password from this variable")
-    cpw.add_argument("--password-file", metavar="FILE", type=Path, help="read it from this file")
+    add_device_login_options(c)
     c.add_argument("--context", type=int, required=True, metavar="N", help="TLS context index")
-    c.add_argument(
-        "--fingerprint", metavar="SHA256:..", help="trust this device HTTPS certificate (pinned)"
-    )
-    c.add_argument(
-        "--replace-fingerprint",
-        action="store_true",
-        help="the device's certificate was replaced on purpose: the --fingerprint given replaces "
-        "the one trusted before (only if the device presents exactly that certificate)",
-    )
-    c.add_argument(
-        "--trust-system", action="store_true", help="verify the device against the system store"
-    )
     c.add_argument("--timeout", type=float, default=30.0, help="seconds per device call")
     c.set_defaults(handler=cmd_device_csr)
 
@@ -127,21 +99,7 @@ def register(subparsers: Any) -> None:
     )
     x.add_argument("--host", required=True, help="HOST[:PORT] of the device (port 443 by default)")
     x.add_argument("--user", default="Admin", help="device user (default Admin)")
-    xpw = x.add_mutually_exclusive_group()
-    xpw.add_argument("--password-env", metavar="VAR", help="read the password from this variable")
-    xpw.add_argument("--password-file", metavar="FILE", type=Path, help="read it from this file")
-    x.add_argument(
-        "--fingerprint", metavar="SHA256:..", help="trust this device HTTPS certificate (pinned)"
-    )
-    x.add_argument(
-        "--replace-fingerprint",
-        action="store_true",
-        help="the device's certificate was replaced on purpose: the --fingerprint given replaces "
-        "the one trusted before (only if the device presents exactly that certificate)",
-    )
-    x.add_argument(
-        "--trust-system", action="store_true", help="verify the device against the system store"
-    )
+    add_device_login_options(x)
     x.add_argument("--timeout", type=float, default=30.0, help="seconds per device call")
     x.set_defaults(handler=cmd_contexts)
 
@@ -150,6 +108,26 @@ def register(subparsers: Any) -> None:
     v.add_argument("--expect", type=Path, metavar="WORKSPACE", help="must serve this renewal")
     v.add_argument("--timeout", type=float, default=10.0)
     v.set_defaults(handler=cmd_verify)
+
+
+def add_device_login_options(p: argparse.ArgumentParser) -> None:
+    """The password and the trust in the device's HTTPS certificate: the same options on every
+    command that talks to a device (deploy-sbc, device-csr, sbc-contexts, sbc-trust)."""
+    pw = p.add_mutually_exclusive_group()
+    pw.add_argument("--password-env", metavar="VAR", help="read the password from this variable")
+    pw.add_argument("--password-file", metavar="FILE", type=Path, help="read it from this file")
+    p.add_argument(
+        "--fingerprint", metavar="SHA256:..", help="trust this device HTTPS certificate (pinned)"
+    )
+    p.add_argument(
+        "--replace-fingerprint",
+        action="store_true",
+        help="the device's certificate was replaced on purpose: the --fingerprint given replaces "
+        "the one trusted before (only if the device presents exactly that certificate)",
+    )
+    p.add_argument(
+        "--trust-system", action="store_true", help="verify the device against the system store"
+    )
 
 
 def _progress(row: DeviceProgress) -> None:

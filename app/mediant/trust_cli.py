@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from app.errors import AccertError, InputError
+from app.mediant.cli import add_device_login_options
 from app.mediant.devices import SavedDevice, load_devices, parse_host_port
 from app.peer_text import escape_peer
 
@@ -36,26 +37,12 @@ def register(subparsers: Any) -> None:
         help='JSON device file ({"devices": [...]}); each device\'s contexts of this platform',
     )
     p.add_argument("--user", default=None, help="device user (Administrator level)")
-    pw = p.add_mutually_exclusive_group()
-    pw.add_argument("--password-env", metavar="VAR", help="read the password from this variable")
-    pw.add_argument("--password-file", metavar="FILE", type=Path, help="read it from this file")
+    add_device_login_options(p)
     p.add_argument(
         "--context", type=int, action="append", metavar="N", help="TLS context index (repeatable)"
     )
     p.add_argument(
         "--platform", required=True, metavar="NAME", help="platform profile, e.g. teams, google"
-    )
-    p.add_argument(
-        "--fingerprint", metavar="SHA256:..", help="trust this device HTTPS certificate (pinned)"
-    )
-    p.add_argument(
-        "--replace-fingerprint",
-        action="store_true",
-        help="the device's certificate was replaced on purpose: the --fingerprint given replaces "
-        "the one trusted before (only if the device presents exactly that certificate)",
-    )
-    p.add_argument(
-        "--trust-system", action="store_true", help="verify the device against the system store"
     )
     p.add_argument("--add", action="store_true", help="add the missing roots (backup first)")
     p.add_argument(
