@@ -87,7 +87,30 @@ def describe(exc: BaseException, details: str) -> str:
     return redact(head + (details or "".join(traceback.format_exception(exc))))
 
 
-class UnexpectedDialog(QDialog):
+class _ReportDialog(QDialog):
+    """An explanation above details to copy (fixed-width), with Copy and Close."""
+
+    def _lay_out(self, intro_text: str, text: str, copy_label: str, size: tuple[int, int]) -> None:
+        layout = QVBoxLayout(self)
+        intro = QLabel(intro_text)
+        intro.setWordWrap(True)
+        intro.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout.addWidget(intro)
+        self.details = QPlainTextEdit(text)
+        self.details.setReadOnly(True)
+        self.details.setObjectName("mono")
+        # A traceback lines up only in a fixed-width font.
+        self.details.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        layout.addWidget(self.details)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        copy = buttons.addButton(copy_label, QDialogButtonBox.ButtonRole.ActionRole)
+        copy.clicked.connect(lambda: QGuiApplication.clipboard().setText(text))
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+        self.resize(*size)
+
+
+class UnexpectedDialog(_ReportDialog):
     """One dialog with the details to copy; the program keeps running."""
 
     def __init__(self, exc: BaseException, details: str, parent: QWidget | None = None) -> None:
@@ -99,29 +122,15 @@ class UnexpectedDialog(QDialog):
             where = log_unexpected(exc, details)
         except OSError:
             where = ""
-        layout = QVBoxLayout(self)
-        intro = QLabel(
+        intro = (
             "Something went wrong that accert did not expect. Your renewal folder is safe: "
             "every step is saved as it completes.\n\nPlease copy the details below into your "
             "report." + (f" They are also in {where}." if where else "")
         )
-        intro.setWordWrap(True)
-        layout.addWidget(intro)
-        self.details = QPlainTextEdit(text)
-        self.details.setReadOnly(True)
-        self.details.setObjectName("mono")
-        # A traceback lines up only in a fixed-width font.
-        self.details.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
-        layout.addWidget(self.details)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
-        copy = buttons.addButton("&Copy details", QDialogButtonBox.ButtonRole.ActionRole)
-        copy.clicked.connect(lambda: QGuiApplication.clipboard().setText(text))
-        buttons.rejected.connect(self.reject)
-        layout.addWidget(buttons)
-        self.resize(640, 420)
+        self._lay_out(intro, text, "&Copy details", (640, 420))
 
 
-class CrashReportDialog(QDialog):
+class CrashReportDialog(_ReportDialog):
     """The report an earlier run left when it was killed by a fatal error (see app/crash_log)."""
 
     def __init__(self, path: Path, parent: QWidget | None = None) -> None:
@@ -133,26 +142,12 @@ class CrashReportDialog(QDialog):
         except OSError as exc:
             raw = f"The report {path} cannot be read: {exc.strerror or exc}"
         text = describe(RuntimeError("fatal error"), redact(raw))
-        layout = QVBoxLayout(self)
-        intro = QLabel(
+        intro = (
             "accert closed unexpectedly the last time it ran. Your renewal folders are safe: "
             f"every step is saved as it completes.\n\nThe report is kept in {path}. Please copy "
             "it into your report of the problem."
         )
-        intro.setWordWrap(True)
-        intro.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        layout.addWidget(intro)
-        self.details = QPlainTextEdit(text)
-        self.details.setReadOnly(True)
-        self.details.setObjectName("mono")
-        self.details.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
-        layout.addWidget(self.details)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
-        copy = buttons.addButton("&Copy report", QDialogButtonBox.ButtonRole.ActionRole)
-        copy.clicked.connect(lambda: QGuiApplication.clipboard().setText(text))
-        buttons.rejected.connect(self.reject)
-        layout.addWidget(buttons)
-        self.resize(680, 460)
+        self._lay_out(intro, text, "&Copy report", (680, 460))
 
 
 _open_dialogs: list[QDialog] = []
