@@ -183,6 +183,8 @@ def test_a_missing_renewal_folder_is_said_to_be_missing(tmp_path: Path, command:
          "--root-password-env", "ROOTPW"],
         ["deploy-ovoc", "{ws}", "--host", "127.0.0.1", "--password-env", "OVOCPW",
          "--root-password-env", "{secret}"],
+        ["acme", "{ws}", "--directory", "https://127.0.0.1:9/dir", "--dns-manual",
+         "--eab-kid", "kid", "--eab-hmac-env", "{secret}"],
     ],
 )  # fmt: skip
 def test_a_password_given_as_the_variable_name_is_never_echoed(

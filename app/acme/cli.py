@@ -128,7 +128,9 @@ def cmd_acme(args: argparse.Namespace) -> int:
     )
     hmac = None
     if args.eab_hmac_env or args.eab_hmac_file:
-        hmac = read_password("EAB HMAC key", env=args.eab_hmac_env, file=args.eab_hmac_file)
+        hmac = read_password(
+            "EAB HMAC key", env=args.eab_hmac_env, file=args.eab_hmac_file, option="--eab-hmac-env"
+        )
     ws = Workspace.open(Path(args.workspace))
     outcome = issue(
         ws,

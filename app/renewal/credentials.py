@@ -46,9 +46,9 @@ def save_ovoc_passwords(
         store_secret(ovoc_root_account(host, port), root)
 
 
-def _env_or_store(env: str | None, account: str, missing: PassphraseError) -> str:
+def _env_or_store(env: str | None, option: str, account: str, missing: PassphraseError) -> str:
     if env:
-        return from_env(env)
+        return from_env(env, option)
     value = load_secret(account)
     if value:
         return value
@@ -60,6 +60,7 @@ def device_password(host: str, port: int, user: str, sources: PasswordSources) -
 
     return _env_or_store(
         sources.device_env,
+        "--password-env",
         SavedDevice(host=host, port=port, user=user).account,
         PassphraseError(
             f"No password for {user}@{host}:{port} in the credential store; nothing was sent.",
@@ -72,6 +73,7 @@ def device_password(host: str, port: int, user: str, sources: PasswordSources) -
 def ovoc_password(host: str, port: int, user: str, sources: PasswordSources) -> str:
     return _env_or_store(
         sources.ovoc_env,
+        "--ovoc-password-env",
         ovoc_login_account(host, port, user),
         PassphraseError(
             f"No SSH password for {user}@{host}:{port} in the credential store; nothing was sent.",
@@ -84,6 +86,7 @@ def ovoc_password(host: str, port: int, user: str, sources: PasswordSources) -> 
 def ovoc_root_password(host: str, port: int, sources: PasswordSources) -> str:
     return _env_or_store(
         sources.ovoc_root_env,
+        "--ovoc-root-password-env",
         ovoc_root_account(host, port),
         PassphraseError(
             f"No root password for OVOC {host} in the credential store; nothing was sent.",
@@ -96,6 +99,7 @@ def ovoc_root_password(host: str, port: int, sources: PasswordSources) -> str:
 def export_password(folder: str, sources: PasswordSources) -> str:
     return _env_or_store(
         sources.pfx_env,
+        "--pfx-password-env",
         export_password_account(folder),
         PassphraseError(
             f"The PFX/JKS password for the export to {folder} is not in the credential store.",

@@ -57,7 +57,7 @@ def parse_server(text: str) -> tuple[str, int]:
 
 def smtp_password(host: str, port: int, user: str, env: str | None) -> str:
     if env:
-        return from_env(env)
+        return from_env(env, "--smtp-password-env")
     stored = load_secret(smtp_account(host, port, user))
     if stored:
         return stored
