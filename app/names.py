@@ -127,9 +127,11 @@ def to_unicode(name: str) -> str | None:
 
 def shown(name: str) -> str:
     """A name as screens print it: an international one in both forms, the one the
-    certificate holds first: `xn--bcher-kva.example.com (bücher.example.com)`."""
+    certificate holds first: `xn--bcher-kva.example.com (bücher.example.com)`. Both escaped:
+    the name may be a peer's (a certificate's SAN)."""
     unicode_form = to_unicode(name)
-    return f"{name} ({unicode_form})" if unicode_form else name
+    safe = escape_peer(name)
+    return f"{safe} ({escape_peer(unicode_form)})" if unicode_form else safe
 
 
 def san_error(value: str) -> str | None:

@@ -349,13 +349,15 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 def _show_workspace(ws: Workspace) -> int:
     from app.certinfo import info
+    from app.names import shown
     from app.workspace import Stage
 
     s = ws.state
     print(f"Renewal: {ws.path}")
     print(f"  Stage:    {s.stage.label}")
-    print(f"  Subject:  {s.request.subject.common_name}")
-    print(f"  Names:    {', '.join(s.request.all_sans())}")
+    # Each international name as the certificate holds it, then as it reads.
+    print(f"  Subject:  {shown(s.request.subject.common_name)}")
+    print(f"  Names:    {', '.join(shown(n) for n in s.request.all_sans())}")
     where = {
         "local": "made here, encrypted at rest",
         "pfx": "from a PFX, encrypted at rest",

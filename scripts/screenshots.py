@@ -180,7 +180,8 @@ def shoot(out: Path, tmp: Path) -> None:
     names = w.currentPage()
     assert isinstance(names, NamesPage)
     names.cn.setText("*.example.com")
-    for san in ("sbc-lon.example.com", "ovoc.example.com"):
+    # One international name: the page shows the xn-- form the CSR will hold.
+    for san in ("sbc-lon.example.com", "ovoc.example.com", "sbc-zürich.example.com"):
         names.san_input.setText(san)
         names.add_san()
     names.org.setText("Example Ltd")

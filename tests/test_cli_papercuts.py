@@ -305,6 +305,18 @@ def test_international_names_through_accert(tmp_path: Path) -> None:
     assert not (tmp_path / "bad").exists()
 
 
+def test_show_lists_a_renewals_international_names_in_both_forms(tmp_path: Path) -> None:
+    made = accert("request", tmp_path / "r", "--cn", "*.bücher.example", "--san", "münchen.example")
+    assert made.returncode == 0, made.stderr
+    proc = accert("show", tmp_path / "r")
+    assert proc.returncode == 0, proc.stderr
+    assert "Subject:  *.xn--bcher-kva.example (*.bücher.example)" in proc.stdout
+    assert (
+        "Names:    *.xn--bcher-kva.example (*.bücher.example), "
+        "xn--bcher-kva.example (bücher.example), xn--mnchen-3ya.example (münchen.example)"
+    ) in proc.stdout
+
+
 # --- the CA response: messages that said the wrong thing ------------------------------------------
 
 

@@ -12,8 +12,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
-from PySide6.QtGui import QDropEvent
+from PySide6.QtCore import QEvent, QMimeData, QPoint, QPointF, Qt, QUrl
+from PySide6.QtGui import QDropEvent, QKeyEvent
 from PySide6.QtWidgets import (
     QAbstractButton,
     QApplication,
@@ -105,7 +105,15 @@ def type_into(qtbot: QtBot, widget: object, text: str) -> None:
     widget.setFocus()  # type: ignore[attr-defined]
     widget.selectAll()  # type: ignore[attr-defined]
     qtbot.keyClick(widget, Qt.Key.Key_Delete)
-    qtbot.keyClicks(widget, text)
+    if text.isascii():
+        qtbot.keyClicks(widget, text)
+        return
+    # QTest knows only ASCII keys (it aborts on 'ü'): a non-ASCII character arrives as a
+    # keyboard layout sends it, a key event carrying its text.
+    for char in text:
+        for kind in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease):
+            event = QKeyEvent(kind, 0, Qt.KeyboardModifier.NoModifier, char)
+            QApplication.sendEvent(widget, event)  # type: ignore[arg-type]
 
 
 def fill_names(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QPoint
+from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QColor, QGuiApplication
 from PySide6.QtWidgets import QLabel, QLineEdit, QWizard
 from pytestqt.qtbot import QtBot
@@ -146,3 +146,28 @@ def test_the_reminder_says_so_when_no_calendar_opens_it(
     assert "no calendar program opened it" in summary.message.text() and str(ics) in (
         summary.message.text()
     )
+
+
+def test_the_names_page_shows_the_xn_form_the_csr_will_hold_while_typing(qtbot: QtBot) -> None:
+    w = _open(qtbot)
+    click_next(qtbot, w)
+    names = page(w, NamesPage)
+    assert isinstance(names, NamesPage)
+    type_into(qtbot, names.cn, "sbc.example.com")
+    assert not names.cn_idna.isVisible()  # a plain name: nothing to explain
+    type_into(qtbot, names.cn, "*.bücher.example")
+    assert names.cn_idna.isVisible()
+    assert names.cn_idna.text() == "In the CSR: *.xn--bcher-kva.example"
+    type_into(qtbot, names.san_input, "münchen.example")
+    assert names.san_input_idna.isVisible()
+    assert names.san_input_idna.text() == "In the CSR: xn--mnchen-3ya.example"
+    qtbot.keyClick(names.san_input, Qt.Key.Key_Return)
+    assert not names.san_input_idna.isVisible()  # the box is empty again
+    assert names.san_idna.isVisible()
+    assert names.san_idna.text() == "In the CSR: münchen.example \u2192 xn--mnchen-3ya.example"
+    # The engine puts exactly those forms into the request.
+    click_next(qtbot, w)
+    ws = w.session.workspace
+    assert ws is not None
+    assert ws.state.request.subject.common_name == "*.xn--bcher-kva.example"
+    assert "xn--mnchen-3ya.example" in ws.state.request.sans

@@ -25,7 +25,8 @@ from PySide6.QtWidgets import (
 from app import flow
 from app.errors import AccertError
 from app.flow import Page
-from app.names import bare_domain, countries, san_error
+from app.names import bare_domain, countries, is_ip, san_error, to_ascii, to_unicode
+from app.peer_text import escape_peer
 from app.request import FieldError, KeyType, RequestSpec, Subject, require_valid, validate
 from app.workspace import Workspace
 from ui.base import BasePage, ShrinkingBody, note, scrolling
@@ -43,6 +44,48 @@ FIELDS = (
     "country",
     "email",
 )
+
+
+def _other_form(typed: str) -> tuple[str, str] | None:
+    """("csr", the `xn--` form the CSR will hold) for `*.bücher.example`: the engine's own
+    conversion, the one request.py applies; ("reads", the Unicode reading, escaped: it may
+    come from a certificate) for an `xn--` name. None for ASCII names, IP addresses and names
+    whose error the field already shows."""
+    name = typed.strip()
+    if not name or is_ip(name) or san_error(name) is not None:
+        return None
+    ascii_name = to_ascii(name)  # valid: san_error converted it already
+    if ascii_name != name:
+        return "csr", ascii_name
+    unicode_form = to_unicode(name)
+    return ("reads", escape_peer(unicode_form)) if unicode_form else None
+
+
+def idna_text(names: list[str], *, with_names: bool) -> str:
+    """The line under a name field, empty when every name is plain ASCII. with_names: a list
+    of names, each shown beside its other form; else the name is the one in the field above."""
+    parts: list[str] = []
+    for name in names:
+        other = _other_form(name)
+        if other is None:
+            continue
+        kind, form = other
+        if with_names:
+            arrow = "\u2192" if kind == "csr" else "reads as"
+            parts.append(f"{escape_peer(name.strip())} {arrow} {form}")
+        else:
+            parts.append(f"In the CSR: {form}" if kind == "csr" else f"Reads as: {form}")
+    if with_names and parts:
+        return "In the CSR: " + "; ".join(parts)
+    return "; ".join(parts)
+
+
+def _idna_label() -> QLabel:
+    label = note("")
+    label.setTextFormat(Qt.TextFormat.PlainText)  # a name is never markup
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    label.hide()
+    return label
 
 
 class _EnterAdds(QObject):
@@ -85,12 +128,14 @@ class NamesPage(BasePage):
         self.bare.setSizePolicy(policy)
         self.bare.setText("Also include the bare domain")
         self.bare.hide()
+        self.cn_idna = _idna_label()
         self._row(
             form,
             "Co&mmon name (CN):",
             "common_name",
             self.cn,
             self.cn,
+            self.cn_idna,
             self.bare,
             note(
                 "A wildcard (*.example.com) covers one level of names (sbc1.example.com) but "
@@ -104,6 +149,10 @@ class NamesPage(BasePage):
         lines = self.san_list.fontMetrics().lineSpacing() * 3
         self.san_list.setMinimumHeight(lines + 2 * self.san_list.frameWidth() + 4)
         self.san_list.itemChanged.connect(lambda *_: self._edited("sans"))
+        model = self.san_list.model()
+        model.rowsInserted.connect(lambda *_: self._show_idna())
+        model.rowsRemoved.connect(lambda *_: self._show_idna())
+        model.dataChanged.connect(lambda *_: self._show_idna())
         self.san_input = QLineEdit()
         self.san_input.setPlaceholderText("Another name or IP address, then Enter")
         self.san_input.installEventFilter(_EnterAdds(self))
@@ -115,7 +164,19 @@ class NamesPage(BasePage):
         san_row.addWidget(self.san_input, 1)
         san_row.addWidget(add)
         san_row.addWidget(remove)
-        self._row(form, "Other names (SAN&s):", "sans", self.san_input, san_row, self.san_list)
+        self.san_input_idna = _idna_label()
+        self.san_idna = _idna_label()
+        self.san_input.textChanged.connect(lambda *_: self._show_idna())
+        self._row(
+            form,
+            "Other names (SAN&s):",
+            "sans",
+            self.san_input,
+            san_row,
+            self.san_input_idna,
+            self.san_list,
+            self.san_idna,
+        )
 
         self.org = QLineEdit()
         self._row(form, "&Organisation (O):", "organization", self.org)
@@ -321,7 +382,24 @@ class NamesPage(BasePage):
         self.key_type.setEnabled(not on_device)
         self._refresh_errors()
 
+    def _show_idna(self) -> None:
+        typed = self.san_input.text().replace(",", " ").split()
+        listed = [
+            item.text()
+            for item in (self.san_list.item(i) for i in range(self.san_list.count()))
+            if item is not None
+        ]
+        for label, names, with_names in (
+            (self.cn_idna, [self.cn.text()], False),
+            (self.san_input_idna, typed, len(typed) > 1),
+            (self.san_idna, listed, True),
+        ):
+            text = idna_text(names, with_names=with_names)
+            label.setText(text)
+            label.setVisible(bool(text))
+
     def _cn_changed(self, text: str) -> None:
+        self._show_idna()
         bare = bare_domain(text.strip())
         self.bare.setVisible(bare is not None)
         if bare:
