@@ -12,7 +12,6 @@ import json
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
-from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +23,7 @@ from app.paths import workspaces_root
 from app.peer_text import escape_peer
 from app.redact import redact_fields
 from app.request import KeyType, RequestSpec, Subject, require_valid
+from app.stage import Stage as Stage  # where it always was, for the engine's callers
 
 # cryptography and the engine load when a step needs them: listing renewals (the wizard's first
 # page, `accert list`) needs none of it, and `accert request` only the key and CSR part.
@@ -48,30 +48,6 @@ EXPORT_DIR = "exports"
 BACKUP_DIR = "backups"
 
 Progress = Callable[[str], None]
-
-
-class Stage(StrEnum):
-    """How far a renewal has come; the wizard resumes from here."""
-
-    NEW = "new"  # names entered, no key yet
-    REQUESTED = "requested"  # key and CSR made; waiting for the CA
-    ISSUED = "issued"  # the CA's certificate imported and checked
-    EXPORTED = "exported"
-    DEPLOYED = "deployed"
-
-    @property
-    def label(self) -> str:
-        return {
-            "new": "Names entered",
-            "requested": "CSR made, waiting for the CA",
-            "issued": "Certificate imported",
-            "exported": "Files exported",
-            "deployed": "Deployed",
-        }[self.value]
-
-    def at_least(self, other: Stage) -> bool:
-        order = list(Stage)
-        return order.index(self) >= order.index(other)
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from app import flow
+from app import flow, renewal_lookup
 from app.ca_response import Source
 from app.flow import Page, StartChoice
 from app.request import KeyType, RequestSpec, Subject
@@ -66,9 +66,9 @@ def test_done_follows_the_stage() -> None:
 
 def test_defaults_come_from_the_last_renewal_without_its_names(tmp_path: Path) -> None:
     root = tmp_path / "renewals"
-    assert flow.default_subject(root) == Subject("")
+    assert renewal_lookup.default_subject(root) == Subject("")
     Workspace.create(wildcard_spec(), root / "one")
-    subject = flow.default_subject(root)
+    subject = renewal_lookup.default_subject(root)
     assert subject.common_name == ""
     assert (subject.organization, subject.country, subject.locality) == (
         "Example Ltd",
@@ -84,7 +84,7 @@ def test_resumable_lists_renewals_with_their_next_page(tmp_path: Path) -> None:
     ws.generate()
     (root / "broken").mkdir()
     (root / "broken" / "renewal.json").write_text("{")
-    found = {r.path.name: r for r in flow.resumable(root)}
+    found = {r.path.name: r for r in renewal_lookup.resumable(root)}
     assert found["a"].next_page is Page.CSR and found["a"].stage is Stage.NEW
     assert found["b"].next_page is Page.CSR and found["b"].stage is Stage.REQUESTED
     assert found["broken"].error
@@ -98,15 +98,17 @@ def test_a_ca_response_finds_the_renewal_that_holds_its_key(
     ws, leaf = issued(root / "second-parent", test_ca, KeyType.EC256)
     del ws
     # The second renewal lives elsewhere: only renewals under the root are searched.
-    assert flow.renewal_for_response([Source(leaf.name, leaf.read_bytes())], root) is None
+    assert renewal_lookup.renewal_for_response([Source(leaf.name, leaf.read_bytes())], root) is None
     target = requested(root, KeyType.EC256, name="third")
     leaf3 = test_ca.sign(target.csr_pem, tmp_path / "third.crt")
     data = leaf3.read_bytes() + test_ca.inter_pem
-    found = flow.renewal_for_response([Source("third.crt", data)], root)
+    found = renewal_lookup.renewal_for_response([Source("third.crt", data)], root)
     assert found is not None
     assert found[0].path == target.path and found[1].acceptable
     stranger = test_ca.sign(other_csr(tmp_path), tmp_path / "stranger.crt")
-    assert flow.renewal_for_response([Source("s.crt", stranger.read_bytes())], root) is None
+    assert (
+        renewal_lookup.renewal_for_response([Source("s.crt", stranger.read_bytes())], root) is None
+    )
 
 
 @pytest.mark.parametrize(

@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app import flow
+from app import renewal_lookup
 from app.checks import EXPIRY_WARNING_DAYS
 from app.errors import AccertError, InputError
 from app.estate import inventory as inv
@@ -44,7 +44,7 @@ from app.estate.report import COLOURS, timeline_svg, write_csv, write_html
 from app.estate.scan import Match, Renewal, ScanRow, renew_these, renewal_from_workspace, scan
 from app.workspace import Stage
 from ui.base import note
-from ui.feedback import Message
+from ui.message import Message
 from ui.tasks import TaskRunner
 
 if TYPE_CHECKING:
@@ -300,7 +300,7 @@ class Dashboard(QDialog):
             self.message.show_error(exc)
         self.renewal.clear()
         self.renewal.addItem("(none)", "")
-        for r in flow.resumable():
+        for r in renewal_lookup.resumable():
             self.renewal.addItem(f"{r.common_name} — {r.stage.label}", str(r.path))
         ws = self.wizard.session.workspace
         if ws is not None:
@@ -568,7 +568,7 @@ class Dashboard(QDialog):
             return
         devices, ovocs = renew_these(rows)
         path = str(self.renewal.currentData() or "")
-        chosen = next((r for r in flow.resumable() if str(r.path) == path), None)
+        chosen = next((r for r in renewal_lookup.resumable() if str(r.path) == path), None)
         targets = ", ".join([d.name or d.host for d in devices] + [t.label for t in ovocs])
         if chosen is not None and chosen.stage.at_least(Stage.ISSUED):
             plan = (

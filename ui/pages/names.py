@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app import flow
+from app import flow, renewal_lookup
 from app.errors import AccertError
 from app.flow import Page
 from app.names import bare_domain, countries, is_ip, san_error, to_ascii, to_unicode
@@ -31,8 +31,8 @@ from app.request import FieldError, KeyType, RequestSpec, Subject, require_valid
 from app.workspace import Workspace
 from ui.base import BasePage, ShrinkingBody, note, scrolling
 from ui.device_dialog import ask_device
-from ui.feedback import Message
 from ui.key_origin import KeyOriginBox
+from ui.message import Message
 
 FIELDS = (
     "common_name",
@@ -272,12 +272,12 @@ class NamesPage(BasePage):
         if ws is not None:
             self.load(ws.state.request)
         elif names:  # "renew these" from the estate dashboard
-            subject = replace(flow.default_subject(), common_name=names[0])
+            subject = replace(renewal_lookup.default_subject(), common_name=names[0])
             self.load(
                 RequestSpec(subject, tuple(n for n in names[1:] if n != bare_domain(names[0])))
             )
         else:
-            self.load(RequestSpec(flow.default_subject()))
+            self.load(RequestSpec(renewal_lookup.default_subject()))
         editable = flow.names_editable(self.session.stage)
         self.key_origin.setEnabled(editable)
         self.key_origin.here.setChecked(self.session.device_key is None)
