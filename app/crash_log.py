@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import datetime as dt
 import faulthandler
 import os
 import time
@@ -68,6 +67,8 @@ def collect_crash_reports(folder: Path | None = None) -> list[Path]:
                 with contextlib.suppress(OSError):
                     path.unlink()
             continue
+        import datetime as dt  # only for a crash report: not at every start
+
         stamp = dt.datetime.fromtimestamp(info.st_mtime, dt.UTC).strftime("%Y%m%d-%H%M%S")
         target = folder / f"{REPORT_PREFIX}{stamp}-{path.stem.rsplit('-', 1)[-1]}.log"
         try:

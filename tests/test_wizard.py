@@ -25,6 +25,7 @@ from pytestqt.qtbot import QtBot
 
 from app.ca_response import Source
 from app.export import PRESETS, Artifact, ExportOptions
+from app.flow import Page
 from app.request import KeyType
 from app.workspace import Stage, Workspace
 from tests.helpers import keytool, other_csr, wildcard_spec
@@ -66,8 +67,17 @@ def _open(qtbot: QtBot) -> RenewalWizard:
     w.confirm_close = lambda lost: w.asked_to_close.append(lost) or True  # type: ignore[attr-defined]
     qtbot.addWidget(w)
     w.show()
-    qtbot.waitExposed(w)
+    wait_listed(qtbot, w)
     return w
+
+
+def wait_listed(qtbot: QtBot, w: RenewalWizard) -> StartPage:
+    """The Start page lists the renewals once the window has painted: wait for that."""
+    qtbot.waitExposed(w)
+    start = w.pages[Page.START]
+    assert isinstance(start, StartPage)
+    qtbot.waitUntil(lambda: start.listed, timeout=WAIT_MS)
+    return start
 
 
 def _close(w: RenewalWizard) -> None:

@@ -30,6 +30,7 @@ from tests.fakes.ovoc_env import OvocServer, ovoc_server
 from tests.fakes.sshd import TestUser, create_user
 from tests.helpers import wildcard_spec
 from tests.pki import TestCA
+from tests.test_wizard import wait_listed
 from ui.device_dialog import DeviceEntry, device_from_fields
 from ui.launch import create_window
 from ui.ovoc_panel import HostKeyQuestion
@@ -65,8 +66,7 @@ def open_deploy_page(qtbot: QtBot, ws: Workspace) -> tuple[RenewalWizard, Deploy
     w.confirm_close = lambda lost: True  # never a modal question in a test
     qtbot.addWidget(w)
     w.show()
-    qtbot.waitExposed(w)
-    start = w.currentPage()
+    start = wait_listed(qtbot, w)
     assert isinstance(start, StartPage)
     for i in range(start.renewals.topLevelItemCount()):
         item = start.renewals.topLevelItem(i)
@@ -240,7 +240,7 @@ def test_renew_these_preselects_the_devices(
     qtbot.addWidget(w)
     w.session.preselected_devices = [chosen]
     w.show()
-    start = w.currentPage()
+    start = wait_listed(qtbot, w)
     assert isinstance(start, StartPage)
     for i in range(start.renewals.topLevelItemCount()):
         if start.renewals.topLevelItem(i).text(3) == str(renewal.path):
@@ -722,7 +722,7 @@ def test_renew_these_with_an_ovoc_server_fills_the_ovoc_tab(
     qtbot.addWidget(w)
     w.session.preselected_ovoc = [Target("ovoc.example.com", Kind.OVOC, (8443,), user="acems2")]
     w.show()
-    start = w.currentPage()
+    start = wait_listed(qtbot, w)
     assert isinstance(start, StartPage)
     for i in range(start.renewals.topLevelItemCount()):
         if start.renewals.topLevelItem(i).text(3) == str(renewal.path):

@@ -42,7 +42,7 @@ from app.errors import AccertError
 from app.response_check import ImportOutcome
 from app.workspace import Workspace
 from ui.base import mono_font, note
-from ui.feedback import Message
+from ui.message import Message
 from ui.tasks import Task, TaskRunner
 
 OTHER = "Other ACME CA (enter its directory URL)"

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QEvent, QObject, Qt
-from PySide6.QtGui import QFont, QFontDatabase, QKeyEvent
+from PySide6.QtCore import QEvent, QObject
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QAbstractButton,
     QFrame,
@@ -20,11 +20,13 @@ from PySide6.QtWidgets import (
 from app import flow
 from app.errors import AccertError
 from app.flow import Page
-from ui.feedback import Message
+from ui.message import Message
 from ui.session import Session
 from ui.tasks import Task, TaskRunner
 
 if TYPE_CHECKING:
+    from PySide6.QtGui import QFont
+
     from ui.wizard import RenewalWizard
 
 
@@ -98,6 +100,8 @@ class EnterClicks(QObject):
             f.installEventFilter(self)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        from PySide6.QtCore import Qt  # not at import: see ui.message
+
         if (
             event.type() == QEvent.Type.KeyPress
             and isinstance(event, QKeyEvent)
@@ -127,8 +131,9 @@ def nothing_opened(path: Path) -> str:
 
 
 def mono_font() -> QFont:
-    font = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
-    return font
+    from PySide6.QtGui import QFontDatabase  # its enums (and QFont's) are not needed to start
+
+    return QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
 
 
 def heading(text: str) -> QLabel:
@@ -169,6 +174,8 @@ class ShrinkingBody(QWidget):
 
 def scrolling(page: QWidget, body: QWidget) -> QScrollArea:
     """Put `body` in a frameless scroll area that fills `page`."""
+    from PySide6.QtCore import Qt  # not at import: see ui.message
+
     scroll = QScrollArea()
     scroll.setWidget(body)
     scroll.setWidgetResizable(True)

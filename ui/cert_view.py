@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from ui.base import mono_font
-from ui.feedback import Message
+from ui.message import Message
 
 if TYPE_CHECKING:  # cryptography loads with the first certificate shown, not at start-up
     from cryptography import x509

@@ -28,7 +28,7 @@ from app.errors import AccertError, InputError
 from app.mediant.devices import SavedDevice, parse_host_port
 from app.peer_text import escape_peer
 from ui.base import note
-from ui.feedback import Message
+from ui.message import Message
 
 if TYPE_CHECKING:
     from app.mediant.client import Timing

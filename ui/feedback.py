@@ -1,4 +1,5 @@
-"""How the wizard speaks: messages inline on the page, one dialog for the unexpected."""
+"""How the wizard reports the unexpected: the log, the dialog, the crash report (messages on a
+page are ui.message)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ import traceback
 from pathlib import Path
 from types import TracebackType
 
-from PySide6.QtCore import Qt
 from PySide6.QtGui import QFontDatabase, QGuiApplication
 from PySide6.QtWidgets import (
     QDialog,
@@ -20,43 +20,11 @@ from PySide6.QtWidgets import (
 )
 
 from app.atomic import append_private
-from app.errors import AccertError
 from app.paths import log_dir
 from app.peer_text import escape_peer
 from app.redact import redact
 
 CRASH_LOG = "wizard-errors.log"
-
-
-class Message(QLabel):
-    """A message on the page: error (with its fix), warning, or success. Hidden when empty."""
-
-    KINDS = ("error", "warning", "ok", "info")
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setWordWrap(True)
-        self.setTextFormat(Qt.TextFormat.PlainText)
-        self.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.setObjectName("message")
-        # Styled by this property, not the object name: pages rename theirs ("verdict", ...).
-        self.setProperty("banner", True)
-        self.hide()
-
-    def show_message(self, kind: str, text: str) -> None:
-        assert kind in self.KINDS
-        self.setProperty("kind", kind)
-        self.setText(text)
-        self.style().unpolish(self)
-        self.style().polish(self)
-        self.setVisible(bool(text))
-
-    def show_error(self, exc: AccertError) -> None:
-        self.show_message("error", f"{exc.message}\n{exc.hint}".strip())
-
-    def clear_message(self) -> None:
-        self.setText("")
-        self.hide()
 
 
 def log_unexpected(exc: BaseException, details: str) -> str:
@@ -91,6 +59,8 @@ class _ReportDialog(QDialog):
     """An explanation above details to copy (fixed-width), with Copy and Close."""
 
     def _lay_out(self, intro_text: str, text: str, copy_label: str, size: tuple[int, int]) -> None:
+        from PySide6.QtCore import Qt  # not at import: see ui.message
+
         layout = QVBoxLayout(self)
         intro = QLabel(intro_text)
         intro.setWordWrap(True)
@@ -170,14 +140,10 @@ def show_unexpected(exc: BaseException, details: str = "", parent: QWidget | Non
     dialog.open()
 
 
-def install_excepthook() -> None:
+def excepthook(kind: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
     """An exception escaping a slot on the GUI thread shows the dialog instead of vanishing."""
-
-    def hook(kind: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
-        details = "".join(traceback.format_exception(kind, exc, tb))
-        if isinstance(exc, KeyboardInterrupt):
-            sys.__excepthook__(kind, exc, tb)
-            return
-        show_unexpected(exc, details)
-
-    sys.excepthook = hook
+    details = "".join(traceback.format_exception(kind, exc, tb))
+    if isinstance(exc, KeyboardInterrupt):
+        sys.__excepthook__(kind, exc, tb)
+        return
+    show_unexpected(exc, details)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import contextlib
 import sys
 from pathlib import Path
+from types import TracebackType
 
 from PySide6.QtWidgets import QApplication
 
 from ui import look
-from ui.feedback import install_excepthook
 from ui.tasks import Pool
 from ui.wizard import RenewalWizard
 
@@ -29,6 +29,18 @@ def application(argv: list[str] | None = None) -> QApplication:
     if look.STYLE not in app.styleSheet():
         app.setStyleSheet(app.styleSheet() + look.STYLE)
     return app
+
+
+def install_excepthook() -> None:
+    """sys.excepthook shows the unexpected-error dialog (ui.feedback.excepthook). This module
+    loads with the first exception: the dialogs and the log writer are not needed to start."""
+
+    def hook(kind: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
+        from ui.feedback import excepthook
+
+        excepthook(kind, exc, tb)
+
+    sys.excepthook = hook
 
 
 def create_window(pool: Pool | None = None) -> RenewalWizard:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import functools
 
-from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QGuiApplication, QIcon, QPainter, QPixmap
+from PySide6.QtCore import QSize
+from PySide6.QtGui import QGuiApplication, QIcon, QPixmap
 
 from app.paths import resources_dir
 
@@ -31,6 +31,8 @@ def app_icon() -> QIcon:
 
 
 def render_svg(size: int, device_pixel_ratio: float = 1.0) -> QPixmap:
+    from PySide6.QtCore import Qt
+    from PySide6.QtGui import QPainter
     from PySide6.QtSvg import QSvgRenderer
 
     renderer = QSvgRenderer(icon_path())
@@ -46,26 +48,15 @@ def render_svg(size: int, device_pixel_ratio: float = 1.0) -> QPixmap:
 
 
 def logo_pixmap(size: int) -> QPixmap:
-    """The logo from the smallest drawn PNG at least that large, scaled down smoothly; the SVG
-    only beyond them (rendering it loads QtSvg, ~6 ms before the window's first paint)."""
+    """The logo, `size` pixels at 96 DPI grown with the font, for this screen's pixel ratio.
+
+    Qt's icon engine takes the nearest drawn PNG and scales it smoothly in C++: neither QtSvg
+    (about 6 ms) nor Python's side of Qt's enums is loaded before the window's first paint.
+    """
     screen = QGuiApplication.primaryScreen()
     ratio = screen.devicePixelRatio() if screen else 1.0
-    px = round(scaled(size) * ratio)
-    folder = resources_dir() / "icons"
-    for png_size in ICON_SIZES:
-        png = folder / f"accert-{png_size}.png"
-        if png_size >= px and png.exists():
-            pixmap = QPixmap(str(png))
-            if png_size != px:
-                pixmap = pixmap.scaled(
-                    px,
-                    px,
-                    Qt.AspectRatioMode.KeepAspectRatio,
-                    Qt.TransformationMode.SmoothTransformation,
-                )
-            pixmap.setDevicePixelRatio(ratio)
-            return pixmap
-    return render_svg(scaled(size), ratio)
+    side = scaled(size)
+    return app_icon().pixmap(QSize(side, side), ratio)
 
 
 def scaled(pixels: int) -> int:

@@ -32,7 +32,7 @@ from app.errors import AccertError, InputError
 from app.ovoc.profile import DEFAULT_PROFILE, OvocProfile, available_profiles, load_profile
 from app.workspace import Workspace
 from ui.base import mono_font, note
-from ui.feedback import Message
+from ui.message import Message
 from ui.tasks import TaskRunner
 
 if TYPE_CHECKING:  # paramiko loads when OVOC is deployed to, not at every start

@@ -41,7 +41,7 @@ from app.mediant.devices import (
 from app.workspace import Workspace
 from ui.base import note
 from ui.device_dialog import DeviceEntry, TrustQuestion, ask_device, ask_trust_dialog
-from ui.feedback import Message
+from ui.message import Message
 from ui.tasks import TaskRunner
 
 if TYPE_CHECKING:  # requests and the deployment load when a device is deployed to

@@ -6,18 +6,19 @@ import contextlib
 import importlib
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
-from PySide6.QtWidgets import QMessageBox, QWidget, QWizard
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import QWidget, QWizard
 
 from app.flow import Page
-from app.redact import redact
 from ui import look
 from ui.base import BasePage
-from ui.feedback import show_unexpected
 from ui.session import Session
 from ui.tasks import Pool, TaskRunner
+
+if TYPE_CHECKING:
+    from PySide6.QtGui import QCloseEvent
 
 TITLE = "accert — certificate renewal for AudioCodes"
 
@@ -113,9 +114,13 @@ class RenewalWizard(QWizard):
     def _unexpected(self, exc: BaseException, details: str) -> None:
         ws = self.session.workspace
         if ws is not None:
+            from app.redact import redact
+
             with contextlib.suppress(OSError):
                 # Free text of unknown structure: every password learnt is masked in it.
                 ws.log("unexpected-error", error=redact(f"{type(exc).__name__}: {exc}"))
+        from ui.feedback import show_unexpected
+
         show_unexpected(exc, details, self)
 
     def offer_crash_report(self, reports: list[Path]) -> None:
@@ -126,6 +131,8 @@ class RenewalWizard(QWizard):
             show_crash_report(reports[-1], self)
 
     def _ask_show_crash(self, report: Path) -> bool:
+        from PySide6.QtWidgets import QMessageBox
+
         answer = QMessageBox.question(
             self,
             "accert closed unexpectedly",
@@ -162,6 +169,8 @@ class RenewalWizard(QWizard):
         return lost
 
     def _ask_close(self, lost: list[str]) -> bool:
+        from PySide6.QtWidgets import QMessageBox
+
         answer = QMessageBox.question(
             self,
             "Close accert?",
@@ -194,6 +203,7 @@ class RenewalWizard(QWizard):
         self.tasks.wait(30_000)
 
     def keyPressEvent(self, event: object) -> None:
+        from PySide6.QtCore import Qt  # not at import: see ui.message
         from PySide6.QtGui import QKeyEvent
 
         if isinstance(event, QKeyEvent) and event.key() == Qt.Key.Key_Escape:

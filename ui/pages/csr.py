@@ -31,7 +31,7 @@ from app.redact import register_secret
 from app.workspace import Stage
 from ui.base import BasePage, mono_font, note
 from ui.device_dialog import TrustQuestion, ask_trust_dialog
-from ui.feedback import Message
+from ui.message import Message
 from ui.tasks import Task
 
 

@@ -38,7 +38,7 @@ from ui.base import (
     open_in_system,
     scrolling,
 )
-from ui.feedback import Message
+from ui.message import Message
 from ui.tasks import Task
 
 LEGACY_NOTE = (

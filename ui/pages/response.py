@@ -30,7 +30,7 @@ from app.flow import Page
 from app.response_check import ImportOutcome
 from ui.acme_dialog import AcmeDialog
 from ui.base import BasePage, mono_font, note
-from ui.feedback import Message
+from ui.message import Message
 from ui.tasks import Task
 
 if TYPE_CHECKING:

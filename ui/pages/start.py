@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QEvent, QObject, Qt
-from PySide6.QtGui import QKeyEvent
+from PySide6.QtCore import QEvent, QObject, QTimer
+from PySide6.QtGui import QKeyEvent, QPaintEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QButtonGroup,
@@ -22,19 +21,22 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app import flow
 from app.errors import AccertError, ImportProblem, WorkspaceError
 from app.flow import Page, StartChoice
-from app.workspace import Workspace
 from ui.base import BasePage, note
 
+# Qt's `Qt` namespace and the workspace engine load after the first paint (the renewals are
+# listed then): building the namespace's enums alone takes about 20 ms, a sixth of Qt's start.
 if TYPE_CHECKING:
     from app.ca_response import Source
+    from app.workspace import Workspace
 
 _PFX = (".pfx", ".p12")
 
 
 def _when(iso: str) -> str:
+    import datetime as dt  # with the list, after the first paint
+
     try:
         return dt.datetime.fromisoformat(iso).astimezone().strftime("%Y-%m-%d %H:%M")
     except ValueError:
@@ -44,12 +46,13 @@ def _when(iso: str) -> str:
 def open_existing(path: Path, password: str | None) -> tuple[Workspace, StartChoice, list[Source]]:
     """Runs in the pool: a PFX becomes a renewal; a CA response finds the renewal it fits."""
     # The importer loads here, in the pool, when a file is opened: not before the first paint.
+    from app import renewal_lookup
     from app.ca_response import Source
 
     source = Source(path.name, path.read_bytes(), password)
     if path.suffix.lower() in _PFX:
-        return flow.open_pfx(source)
-    found = flow.renewal_for_response([source])
+        return renewal_lookup.open_pfx(source)
+    found = renewal_lookup.renewal_for_response([source])
     if found is None:
         raise ImportProblem(
             f"None of your unfinished renewals holds the private key for {path.name}.",
@@ -59,6 +62,15 @@ def open_existing(path: Path, password: str | None) -> tuple[Workspace, StartCho
     return found[0], StartChoice.RESPONSE, [source]
 
 
+class RenewalItem(QTreeWidgetItem):
+    """A row of the renewals list: the folder it opens travels with it."""
+
+    def __init__(self, texts: list[str], path: Path) -> None:
+        super().__init__(texts)
+        self.path = path
+        self.setToolTip(3, str(path))
+
+
 class StartPage(BasePage):
     page_id = Page.START
 
@@ -66,6 +78,10 @@ class StartPage(BasePage):
         super().__init__(parent)
         self._ready = False
         self._by_keyboard = False
+        # The renewals are listed just after the window first paints: listing loads the
+        # workspace engine, which the first sight of the window does not need.
+        self.listed = False
+        self._listing = False
         layout = QVBoxLayout(self)
         self.choices = QButtonGroup(self)
         # Alt+N is the wizard's Next: the first choice takes R (new Renewal).
@@ -98,6 +114,8 @@ class StartPage(BasePage):
         # Enter on a row chooses it and goes on to the window, whose default button is Next.
         self.renewals.installEventFilter(self)
         layout.addWidget(self.renewals, 1)
+        self.resume.setEnabled(False)  # until refresh() has found renewals to continue
+        self.renewals.setEnabled(False)
         other = QPushButton("Open another renewal &folder…")
         other.clicked.connect(self._browse_folder)
         self.dashboard = QPushButton("Estate &dashboard…")
@@ -134,21 +152,35 @@ class StartPage(BasePage):
         self.resume.toggled.connect(lambda _on: self._show_choice())
 
     def initializePage(self) -> None:
-        self.refresh()
+        if self.listed:  # the first time, paintEvent lists them
+            self.refresh()
 
-    def refresh(self) -> None:
+    def paintEvent(self, event: QPaintEvent) -> None:
+        super().paintEvent(event)
+        if not self.listed and not self._listing:  # once the window is on the screen
+            self._listing = True
+            QTimer.singleShot(0, self._first_listing)
+
+    def _first_listing(self) -> None:
+        if not self.listed:  # "Renew these" from the dashboard may have listed them already
+            self.refresh(choose_new=False)
+
+    def refresh(self, choose_new: bool = True) -> None:
+        """List the renewals to continue; choose_new: back to "Start a new renewal" (not when
+        they are first listed, just after the first paint: the user may have chosen already)."""
+        from app.renewal_lookup import resumable
+
         self.renewals.clear()
-        for r in flow.resumable():
-            item = QTreeWidgetItem(
+        for r in resumable():
+            item = RenewalItem(
                 [
                     r.common_name,
                     r.stage.label if not r.error else "Damaged: cannot be opened",
                     _when(r.updated),
                     str(r.path),
-                ]
+                ],
+                r.path,
             )
-            item.setData(0, Qt.ItemDataRole.UserRole, str(r.path))
-            item.setToolTip(3, str(r.path))
             if r.error:
                 item.setToolTip(1, r.error)
                 item.setDisabled(True)
@@ -157,8 +189,10 @@ class StartPage(BasePage):
         self.resume.setEnabled(has_any)
         self.renewals.setEnabled(has_any)
         # No row is highlighted while "new" is chosen: what is highlighted is what Next opens.
-        self.new.setChecked(True)
+        if choose_new:
+            self.new.setChecked(True)
         self._show_choice()
+        self.listed = True
 
     def _first_openable(self) -> QTreeWidgetItem | None:
         for i in range(self.renewals.topLevelItemCount()):
@@ -192,6 +226,8 @@ class StartPage(BasePage):
             and isinstance(event, QKeyEvent)
             and event.type() == QEvent.Type.KeyPress
         ):
+            from PySide6.QtCore import Qt
+
             if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
                 item = self.renewals.currentItem()
                 if item is not None:
@@ -220,7 +256,7 @@ class StartPage(BasePage):
         """Choose "Continue" with the renewal in `path` selected; False if it is not listed."""
         for i in range(self.renewals.topLevelItemCount()):
             item = self.renewals.topLevelItem(i)
-            if item.data(0, Qt.ItemDataRole.UserRole) == str(path):
+            if isinstance(item, RenewalItem) and item.path == path:
                 self.resume.setChecked(True)
                 self.renewals.setCurrentItem(item)
                 return True
@@ -242,16 +278,17 @@ class StartPage(BasePage):
 
     def add_folder(self, path: Path) -> None:
         """A renewal outside the usual folder: listed at the top and selected."""
+        from app.workspace import Workspace
+
         try:
             ws = Workspace.open(path)
         except AccertError as exc:
             self.message.show_error(exc)
             return
         s = ws.state
-        item = QTreeWidgetItem(
-            [s.request.subject.common_name, s.stage.label, _when(s.updated), str(path)]
+        item = RenewalItem(
+            [s.request.subject.common_name, s.stage.label, _when(s.updated), str(path)], path
         )
-        item.setData(0, Qt.ItemDataRole.UserRole, str(path))
         self.renewals.insertTopLevelItem(0, item)
         self.renewals.setEnabled(True)
         self.resume.setEnabled(True)
@@ -305,9 +342,12 @@ class StartPage(BasePage):
             s.workspace, s.choice, s.sources, s.outcome = None, StartChoice.NEW, [], None
             return True
         if choice is StartChoice.RESUME:
-            path = Path(self.renewals.selectedItems()[0].data(0, Qt.ItemDataRole.UserRole))
+            from app.workspace import Workspace
+
+            item = self.renewals.selectedItems()[0]
+            assert isinstance(item, RenewalItem)
             try:
-                s.workspace = Workspace.open(path)
+                s.workspace = Workspace.open(item.path)
             except AccertError as exc:
                 self.show_error(exc)
                 return False
