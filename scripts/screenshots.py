@@ -171,6 +171,7 @@ def shoot(out: Path, tmp: Path) -> None:
 
     start = w.currentPage()
     assert isinstance(start, StartPage)
+    settle(lambda: start.listed)  # the renewals are listed just after the first paint
     grab(w, "01-start")
     # As a user would: the choice that says "new renewal", whatever the page preselects.
     for choice in start.findChildren(QRadioButton):
