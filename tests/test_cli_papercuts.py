@@ -452,6 +452,48 @@ def test_deploy_sbc_device_file_slips(
     one_error(proc, expected, 'e.g. {"devices": [{"host": "sbc1.example.com"}]}')
 
 
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        (["--host", "ovoc example.com"], "'ovoc example.com' contains spaces"),
+        (["--host", "ovoc.example.com:ssh"], "'ssh' in 'ovoc.example.com:ssh' is not a port"),
+        (["--host", "ovoc.example.com", "--port", "0"], "--port 0 is out of range"),
+        (["--host", "ovoc.example.com", "--dir-mode", "999"], "--dir-mode 999 is not an octal"),
+        (["--host", "ovoc.example.com", "--host-key", "SHA256:abc"],
+         "'SHA256:abc' is not an SSH host key fingerprint"),
+        (["--host", "ovoc.example.com", "--key-passphrase-env", "KEYPW"],
+         "--key-passphrase-env is the passphrase of an SSH key, but no --key-file was given"),
+        (["--host", "ovoc.example.com", "--waiting"], "has no certificate yet"),
+    ],
+)  # fmt: skip
+def test_deploy_ovoc_checks_its_arguments_before_reading_any_secret(
+    imported: Workspace, tmp_path: Path, extra: list[str], expected: str
+) -> None:
+    """The password variables are not set: had accert read a secret first, it would have
+    stopped on that (or asked on a terminal) instead of naming the real slip."""
+    folder = imported.path
+    if "--waiting" in extra:  # a renewal whose CA has not answered yet
+        extra.remove("--waiting")
+        folder = accert_request(tmp_path / "waiting")
+    secrets = ["--password-env", "OVOC_SSH_PW", "--root-password-env", "OVOC_ROOT_PW"]
+    proc = accert("deploy-ovoc", folder, *extra, *secrets)
+    one_error(proc, expected)
+    assert "OVOC_SSH_PW" not in proc.stderr and "OVOC_ROOT_PW" not in proc.stderr
+
+
+def test_deploy_ovoc_without_host_asks_for_nothing(imported: Workspace) -> None:
+    proc = accert("deploy-ovoc", imported.path, "--password-env", "OVOC_SSH_PW")
+    assert proc.returncode == 2
+    assert "the following arguments are required: --host" in proc.stderr
+    assert "OVOC_SSH_PW is" not in proc.stderr and "Traceback" not in proc.stderr
+
+
+def accert_request(folder: Path) -> Path:
+    made = accert("request", folder, "--cn", "ovoc.example.com", "--org", "Example Ltd")
+    assert made.returncode == 0, made.stderr
+    return folder
+
+
 def test_a_zero_timeout_is_refused_before_connecting() -> None:
     proc = accert("verify", "127.0.0.1:9", "--timeout", "0")
     assert proc.returncode == 2

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -94,11 +94,9 @@ def cmd_deploy_ovoc(args: argparse.Namespace) -> int:
     from app.ovoc.glue import deploy_workspace_to_ovoc, prepare_manual
     from app.workspace import Workspace
 
-    if args.replace_host_key and not args.host_key:
-        raise InputError(
-            "--replace-host-key needs the new fingerprint with --host-key SHA256:...",
-            "Ask OVOC's administrator for it (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub).",
-        )
+    # Every argument is checked before any secret is asked for or read: a slip in the host or
+    # a mode must not cost the user typing two passwords first.
+    options = _checked_options(args)
     profile = load_profile(args.profile)
     ws = Workspace.open(args.workspace)
     _err("OVOC profile:")
@@ -106,7 +104,7 @@ def cmd_deploy_ovoc(args: argparse.Namespace) -> int:
     if args.manual is not None:
         folder = Path(args.manual) if args.manual else None
         files, steps = prepare_manual(
-            ws, profile, folder, host=args.host, user=args.user, port=args.port
+            ws, profile, folder, host=options.host, user=args.user, port=options.port
         )
         print(f"Files for OVOC written to {files[0].path.parent}:")
         for f in files:
@@ -114,7 +112,8 @@ def cmd_deploy_ovoc(args: argparse.Namespace) -> int:
         for n, step in enumerate(steps, 1):
             print(f"{n:>2}. {step}")
         return 0
-    target = _target(args)
+    ws.certificate()  # a renewal still waiting for its CA stops here, before any password
+    target = _target(args, options)
     try:
         result = deploy_workspace_to_ovoc(ws, target, profile, progress=lambda m: _err(f"  {m}"))
     except HostKeyUnknown as exc:
@@ -171,7 +170,44 @@ def _offer_cleanup(target: OvocTarget, profile: Any) -> None:
         _err("  Kept.")
 
 
-def _target(args: argparse.Namespace) -> OvocTarget:
+@dataclass(frozen=True)
+class _Options:
+    host: str
+    port: int
+    directory_mode: int | None
+    host_key_pin: str | None
+
+
+def _checked_options(args: argparse.Namespace) -> _Options:
+    """The arguments that need no secret, each checked with its own message."""
+    from app.mediant.devices import parse_host_port
+
+    if args.replace_host_key and not args.host_key:
+        raise InputError(
+            "--replace-host-key needs the new fingerprint with --host-key SHA256:...",
+            "Ask OVOC's administrator for it (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub).",
+        )
+    if args.key_passphrase_env is not None and args.key_file is None:
+        raise InputError(
+            "--key-passphrase-env is the passphrase of an SSH key, but no --key-file was given.",
+            "Add --key-file FILE, or leave --key-passphrase-env out to log in by password.",
+        )
+    if not 0 < args.port < 65536:
+        raise InputError(f"--port {args.port} is out of range.", "Use 1-65535 (SSH: 22).")
+    host, port = parse_host_port(args.host, args.port)  # 'ovoc:2222' and pasted URLs too
+    directory_mode = None
+    if args.dir_mode is not None:
+        try:
+            directory_mode = int(args.dir_mode, 8)
+        except ValueError:
+            directory_mode = -1
+        if not 0 <= directory_mode <= 0o777:
+            raise InputError(f"--dir-mode {args.dir_mode} is not an octal mode.", "E.g. 750.")
+    pin = normalize_pin(args.host_key) if args.host_key else None
+    return _Options(host, port, directory_mode, pin)
+
+
+def _target(args: argparse.Namespace, options: _Options) -> OvocTarget:
     password = None
     key_passphrase = None
     if args.key_file is not None:
@@ -181,13 +217,13 @@ def _target(args: argparse.Namespace) -> OvocTarget:
             )
     else:
         password = read_password(
-            f"SSH password of {args.user}@{args.host}",
+            f"SSH password of {args.user}@{options.host}",
             env=args.password_env,
             file=args.password_file,
             option="--password-env",
         )
     root_password = read_password(
-        f"root password of {args.host}",
+        f"root password of {options.host}",
         env=args.root_password_env,
         file=args.root_password_file,
         option="--root-password-env",
@@ -197,23 +233,14 @@ def _target(args: argparse.Namespace) -> OvocTarget:
         import_password = read_password(
             "import password", env=args.import_password_env, option="--import-password-env"
         )
-    dir_mode = None
-    if args.dir_mode is not None:
-        try:
-            dir_mode = int(args.dir_mode, 8)
-        except ValueError:
-            dir_mode = -1
-        if not 0 <= dir_mode <= 0o777:
-            raise InputError(f"--dir-mode {args.dir_mode} is not an octal mode.", "E.g. 750.")
-    pin = normalize_pin(args.host_key) if args.host_key else None
     ssh = SshTarget(
-        host=args.host,
-        port=args.port,
+        host=options.host,
+        port=options.port,
         user=args.user,
         password=password,
         key_file=args.key_file,
         key_passphrase=key_passphrase,
-        host_key_pin=pin,
+        host_key_pin=options.host_key_pin,
         replace_host_key=args.replace_host_key,
     )
     return OvocTarget(
@@ -222,5 +249,5 @@ def _target(args: argparse.Namespace) -> OvocTarget:
         import_password=import_password,
         verify_port=args.verify_port,
         verify_wait=args.verify_wait,
-        directory_mode=dir_mode,
+        directory_mode=options.directory_mode,
     )
