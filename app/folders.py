@@ -19,7 +19,18 @@ from app.paths import config_dir
 FILE = "folders.json"
 # The purposes the wizard asks about; a typo in a caller is a bug, not a new purpose.
 PURPOSES = frozenset(
-    {"ca-response", "csr", "export", "open-file", "renewal-folder", "certificate", "estate"}
+    {
+        "ca-response",
+        "csr",
+        "export",
+        "open-file",
+        "renewal-folder",
+        "certificate",
+        "estate",
+        "ovoc-profile",
+        "acme-hook",
+        "acme-ca-bundle",
+    }
 )
 
 

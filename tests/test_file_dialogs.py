@@ -3,9 +3,11 @@ the real QFileDialog is answered as a user answers it, and where it opened is ch
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog
 from pytestqt.qtbot import QtBot
 
@@ -14,11 +16,19 @@ from app.request import KeyType
 from app.workspace import Workspace
 from tests.helpers import wildcard_spec
 from tests.pki import TestCA
-from tests.test_wizard import WAIT_MS, _open, click, click_next, page
+from tests.test_wizard import (
+    WAIT_MS,
+    _open,
+    click,
+    click_next,
+    page,
+    wizard,  # noqa: F401  (the fixture)
+)
 from tests.test_wizard_deploy import _answer_modal
 from ui.pages.csr import CsrPage
 from ui.pages.response import ResponsePage
 from ui.pages.start import StartPage
+from ui.wizard import RenewalWizard
 
 pytestmark = [
     pytest.mark.qt_log_level_fail("WARNING"),
@@ -94,3 +104,90 @@ def test_the_ca_response_dialog_opens_where_the_last_files_came_from(
     assert not errors, errors
     assert seen[2] == str(mail)  # where the CA's files came from last time
     assert remembered_folder("csr") == orders
+
+
+def _pick(seen: list[str], path: Path | None) -> Callable[[QFileDialog], None]:
+    """Answer a file dialog as a user does: note where it opened, choose `path` (or cancel)."""
+
+    def act(dialog: QFileDialog) -> None:
+        seen.append(dialog.directory().absolutePath())
+        if path is None:
+            dialog.reject()
+            return
+        dialog.selectFile(str(path))
+        dialog.accept()
+
+    return act
+
+
+def test_the_ovoc_profile_dialog_opens_where_the_last_profile_came_from(
+    qtbot: QtBot, tmp_path: Path
+) -> None:
+    from app.paths import resources_dir
+    from ui.ovoc_panel import OTHER_PROFILE, OvocPanel
+
+    profiles = tmp_path / "profiles"
+    profiles.mkdir()
+    mine = profiles / "ovoc-8-ours.toml"
+    mine.write_bytes((resources_dir() / "ovoc_profiles" / "ovoc-8.toml").read_bytes())
+    panel = OvocPanel(lambda: pytest.fail("no workspace needed"), lambda: pytest.fail("no task"))
+    qtbot.addWidget(panel)
+    panel.load_profiles()  # as the Deploy page does when it is shown
+    panel.show()
+    qtbot.waitExposed(panel)
+    seen: list[str] = []
+
+    def choose_other() -> None:
+        panel.profile.setFocus()
+        qtbot.keyClick(panel.profile, Qt.Key.Key_End)  # the last entry: "Other profile file…"
+
+    assert panel.profile.itemText(panel.profile.count() - 1) == OTHER_PROFILE
+    errors = _answer_modal(qtbot, QFileDialog, _pick(seen, mine))
+    choose_other()
+    assert not errors, errors
+    assert panel.profile.currentText() == mine.name
+    assert seen[0] != str(profiles)  # the first time: Documents
+
+    errors = _answer_modal(qtbot, QFileDialog, _pick(seen, None))
+    choose_other()
+    assert not errors, errors
+    assert seen[1] == str(profiles)  # where the profile came from last time
+    assert remembered_folder("ovoc-profile") == profiles
+
+
+def test_the_acme_dialog_remembers_the_hook_and_ca_root_folders_apart(
+    qtbot: QtBot,
+    wizard: RenewalWizard,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    from tests.test_wizard_acme import open_acme
+
+    hooks, roots = tmp_path / "scripts", tmp_path / "private ca"
+    hooks.mkdir()
+    roots.mkdir()
+    (hooks / "dns-txt.ps1").write_text("# present|cleanup FQDN VALUE\n")
+    (roots / "acme-root.pem").write_bytes(b"")
+    resp, d = open_acme(qtbot, wizard)
+    click(qtbot, d.use_hook)
+    seen: list[str] = []
+    errors = _answer_modal(qtbot, QFileDialog, _pick(seen, hooks / "dns-txt.ps1"))
+    click(qtbot, d.browse_hook)
+    assert not errors, errors
+    assert d.hook.text() == str(hooks / "dns-txt.ps1")
+    errors = _answer_modal(qtbot, QFileDialog, _pick(seen, roots / "acme-root.pem"))
+    click(qtbot, d.browse_bundle)
+    assert not errors, errors
+    assert d.ca_bundle.text() == str(roots / "acme-root.pem")
+    d.reject()
+
+    # The dialog opened again: each button starts where its own file came from.
+    click(qtbot, resp.acme_button)
+    d = resp.acme_dialog
+    assert d is not None and d.isVisible()
+    click(qtbot, d.use_hook)
+    for button, folder in ((d.browse_hook, hooks), (d.browse_bundle, roots)):
+        errors = _answer_modal(qtbot, QFileDialog, _pick(seen, None))
+        click(qtbot, button)
+        assert not errors, errors
+        assert seen[-1] == str(folder)
+    d.reject()

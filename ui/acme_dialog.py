@@ -18,7 +18,6 @@ from PySide6.QtWidgets import (
     QButtonGroup,
     QComboBox,
     QDialog,
-    QFileDialog,
     QFormLayout,
     QGridLayout,
     QGroupBox,
@@ -42,6 +41,7 @@ from app.errors import AccertError
 from app.response_check import ImportOutcome
 from app.workspace import Workspace
 from ui.base import mono_font, note
+from ui.file_dialogs import open_file
 from ui.message import Message
 from ui.tasks import Task, TaskRunner
 
@@ -103,12 +103,12 @@ class AcmeDialog(QDialog):
         self.hook.setPlaceholderText(
             r"e.g. C:\scripts\dns-txt.ps1 (called: present|cleanup FQDN. VALUE)"
         )
-        browse = QPushButton("Bro&wse…")
-        browse.setAutoDefault(False)
-        browse.clicked.connect(self._browse_hook)
+        self.browse_hook = QPushButton("Bro&wse…")
+        self.browse_hook.setAutoDefault(False)
+        self.browse_hook.clicked.connect(self._browse_hook)
         dns.addWidget(self.use_hook, 0, 0, 1, 2)
         dns.addWidget(self.hook, 1, 0)
-        dns.addWidget(browse, 1, 1)
+        dns.addWidget(self.browse_hook, 1, 1)
         dns.addWidget(self.use_manual, 2, 0, 1, 2)
         self.resolvers = QLineEdit()
         self.resolvers.setPlaceholderText(
@@ -129,7 +129,15 @@ class AcmeDialog(QDialog):
         self.ca_bundle.setPlaceholderText("private ACME CA only: PEM root for its HTTPS")
         self.preferred_chain = QLineEdit()
         self.preferred_chain.setPlaceholderText("optional: issuer CN of the chain to prefer")
-        advanced.addRow("CA HTTPS &root:", self.ca_bundle)
+        self.browse_bundle = QPushButton("Br&owse…")
+        self.browse_bundle.setAutoDefault(False)
+        self.browse_bundle.clicked.connect(self._browse_ca_bundle)
+        bundle_row = QHBoxLayout()
+        bundle_row.addWidget(self.ca_bundle, 1)
+        bundle_row.addWidget(self.browse_bundle)
+        bundle_label = QLabel("CA HTTPS &root:")
+        bundle_label.setBuddy(self.ca_bundle)
+        advanced.addRow(bundle_label, bundle_row)
         advanced.addRow("&Preferred chain:", self.preferred_chain)
         layout.addLayout(advanced)
 
@@ -204,13 +212,28 @@ class AcmeDialog(QDialog):
 
     def _method_changed(self) -> None:
         self.hook.setEnabled(self.use_hook.isChecked())
+        self.browse_hook.setEnabled(self.use_hook.isChecked())
 
     def _browse_hook(self) -> None:
-        name, _ = QFileDialog.getOpenFileName(
-            self, "DNS hook script", "", "Scripts (*.ps1 *.cmd *.bat *.exe *.py);;All files (*)"
+        path = open_file(
+            self,
+            "acme-hook",
+            "DNS hook script",
+            "Scripts (*.ps1 *.cmd *.bat *.exe *.py);;All files (*)",
         )
-        if name:
+        if path:
+            name = str(path)
             self.hook.setText(f'"{name}"' if " " in name else name)
+
+    def _browse_ca_bundle(self) -> None:
+        path = open_file(
+            self,
+            "acme-ca-bundle",
+            "The root certificate of the ACME CA's HTTPS (PEM)",
+            "Certificates (*.pem *.crt *.cer);;All files (*)",
+        )
+        if path:
+            self.ca_bundle.setText(str(path))
 
     def settings(self) -> AcmeSettings:
         """The form as AcmeSettings; an InputError names the field to fix."""

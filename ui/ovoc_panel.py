@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QComboBox,
-    QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -443,5 +442,7 @@ class OvocPanel(QWidget):
         return answer == QMessageBox.StandardButton.Yes
 
     def _choose_file(self, title: str) -> str:
-        path, _ = QFileDialog.getOpenFileName(self, title, "", "OVOC profile (*.toml)")
-        return path
+        from ui.file_dialogs import open_file
+
+        path = open_file(self, "ovoc-profile", title, "OVOC profile (*.toml)")
+        return str(path) if path else ""
