@@ -124,14 +124,14 @@ def size_mb(folder: Path) -> float:
 
 def run_timed(args: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float | None]:
     """One run: the wall time the user waits, and the CPU time (user + system) the process used,
-    which a busy machine disturbs far less. CPU is None where it cannot be read."""
+    which a busy machine disturbs far less (None where it cannot be read)."""
     with tempfile.TemporaryFile() as errors:
         start = time.perf_counter()
         proc = subprocess.Popen(
             args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=errors,
             env=env, cwd=cwd,
         )  # fmt: skip
-        cpu: float | None
+        cpu: float | None = None
         if hasattr(os, "wait4"):  # POSIX: the kernel's accounting for this very process
             _, status, usage = os.wait4(proc.pid, 0)
             proc.returncode = os.waitstatus_to_exitcode(status)
@@ -148,19 +148,24 @@ def run_timed(args: list[str], env: dict[str, str], cwd: Path) -> tuple[float, f
 
 
 def _windows_cpu(proc: subprocess.Popen[bytes]) -> float | None:
-    """User + kernel time of a finished child on Windows (GetProcessTimes on its handle)."""
-    try:
-        import ctypes
-        from ctypes import wintypes
-
-        times = [wintypes.FILETIME() for _ in range(4)]  # creation, exit, kernel, user
-        handle = wintypes.HANDLE(int(proc._handle))  # type: ignore[attr-defined]
-        if not ctypes.windll.kernel32.GetProcessTimes(handle, *map(ctypes.byref, times)):  # type: ignore[attr-defined]
-            return None
-        ticks = sum((t.dwHighDateTime << 32) | t.dwLowDateTime for t in times[2:])
-        return ticks / 1e7  # FILETIME counts 100 ns
-    except (AttributeError, OSError, ValueError):
+    """User + kernel time of a finished child (GetProcessTimes on its handle). None in a venv:
+    its python.exe is a launcher that runs the real interpreter as a second process, whose time
+    the launcher's handle does not include."""
+    if sys.prefix != sys.base_prefix:
         return None
+    import ctypes
+    from ctypes import wintypes
+
+    times = [wintypes.FILETIME() for _ in range(4)]  # creation, exit, kernel, user
+    try:
+        handle = wintypes.HANDLE(int(proc._handle))  # type: ignore[attr-defined]
+        kernel32 = ctypes.windll.kernel32  # type: ignore[attr-defined]
+        if not kernel32.GetProcessTimes(handle, *(ctypes.byref(t) for t in times)):
+            return None
+    except (AttributeError, OSError):  # the timing then says n/a; the build goes on
+        return None
+    ticks = sum((t.dwHighDateTime << 32) | t.dwLowDateTime for t in times[2:])
+    return float(ticks) / 1e7  # FILETIME counts 100 ns
 
 
 def _median(values: list[float | None]) -> float | None:
