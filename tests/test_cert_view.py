@@ -239,3 +239,54 @@ def test_the_summary_shows_the_issued_certificate(
     assert len(dialogs) == 1 and dialogs[0].isVisible()
     assert dialogs[0].info.sha256 == ws.state.leaf_sha256
     dialogs[0].close()
+
+
+def test_a_double_click_or_enter_on_the_summarys_certificate_opens_it(
+    qtbot: QtBot, test_ca: TestCA, tmp_path: Path
+) -> None:
+    from PySide6.QtGui import QTextDocument
+
+    from app.ca_response import Source
+    from ui.pages.summary import SummaryPage
+
+    ws = Workspace.create(wildcard_spec(KeyType.EC256))
+    ws.generate()
+    leaf = test_ca.sign(ws.csr_pem, tmp_path / "leaf.crt")
+    ws.import_response([Source("l.crt", leaf.read_bytes() + test_ca.inter_pem)])
+    ws.record_deployment({"kind": "mediant", "ok": True, "target": "sbc1.example.com"})
+    w = _open(qtbot)
+    start = page(w, StartPage)
+    assert isinstance(start, StartPage)
+    click(qtbot, start.resume)
+    click_next(qtbot, w)  # Deploy (deployed once)
+    click_next(qtbot, w)
+    summary = page(w, SummaryPage)
+    assert isinstance(summary, SummaryPage)
+    view = summary.view
+
+    def where(text: str) -> QPoint:
+        found = view.document().find(text, 0, QTextDocument.FindFlag.FindCaseSensitively)
+        assert not found.isNull(), text
+        return view.cursorRect(found).center()
+
+    def new_dialogs(act: object) -> list[CertificateDialog]:
+        before = set(QApplication.topLevelWidgets())
+        act()  # type: ignore[operator]
+        return [
+            x
+            for x in QApplication.topLevelWidgets()
+            if x not in before and isinstance(x, CertificateDialog) and x.isVisible()
+        ]
+
+    # The certificate's fingerprint row: the certificate opens.
+    opened = new_dialogs(lambda: double_click(qtbot, view.viewport(), where(ws.state.leaf_sha256)))
+    assert len(opened) == 1 and opened[0].info.sha256 == ws.state.leaf_sha256
+    opened[0].close()
+    # The log's row is not the certificate: nothing opens.
+    assert new_dialogs(lambda: double_click(qtbot, view.viewport(), where("log.jsonl"))) == []
+    # Enter in the summary opens it too, and the wizard stays open on the Summary.
+    view.setFocus()
+    opened = new_dialogs(lambda: qtbot.keyClick(view, Qt.Key.Key_Return))
+    assert len(opened) == 1 and opened[0].info.sha256 == ws.state.leaf_sha256
+    assert w.isVisible() and w.currentPage() is summary
+    opened[0].close()

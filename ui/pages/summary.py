@@ -9,7 +9,8 @@ from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QTime
+from PySide6.QtCore import QEvent, QObject, QPoint, Qt, QTime
+from PySide6.QtGui import QKeyEvent, QMouseEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QPushButton,
@@ -29,6 +30,8 @@ if TYPE_CHECKING:
 from ui.base import BasePage, nothing_opened, open_in_system
 
 CERT_LINK = "accert:certificate"
+# The summary table's rows that describe the certificate: a double-click there opens it.
+CERT_ROWS = frozenset({"Certificate", "Names", "Valid until", "SHA-256"})
 
 
 def summary_html(ws: Workspace) -> str:
@@ -209,6 +212,47 @@ def deployment_lines(d: dict[str, object]) -> list[str]:
     return [o.line for o in outcomes([d])]
 
 
+class _OpensCertificate(QObject):
+    """Double-click on the certificate's rows, or Enter in the summary, opens its details (as
+    in the CA response tree and the dashboard). Enter is taken here: it does not press Finish."""
+
+    def __init__(self, page: SummaryPage) -> None:
+        super().__init__(page.view)  # goes with the view it watches
+        self.page = page
+        # Kept, not asked of the view each time: events still arrive while it is destroyed.
+        self.view, self.viewport = page.view, page.view.viewport()
+        self.view.installEventFilter(self)
+        self.viewport.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        kind = event.type()
+        enter = (
+            kind == QEvent.Type.KeyPress
+            and watched is self.view
+            and isinstance(event, QKeyEvent)
+            and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+        )
+        double_click = (
+            kind == QEvent.Type.MouseButtonDblClick
+            and watched is self.viewport
+            and isinstance(event, QMouseEvent)
+            and self._on_certificate_row(event.position().toPoint())
+        )
+        if (enter or double_click) and self.page.view_cert.isEnabled():  # enabled: issued
+            self.page.view_certificate()
+            return True
+        return False
+
+    def _on_certificate_row(self, pos: QPoint) -> bool:
+        cursor = self.view.cursorForPosition(pos)
+        table = cursor.currentTable()
+        if table is None:
+            return False
+        row = table.cellAt(cursor).row()
+        heading = table.cellAt(row, 0).firstCursorPosition().block().text()
+        return heading in CERT_ROWS
+
+
 class SummaryPage(BasePage):
     page_id = Page.SUMMARY
 
@@ -222,13 +266,14 @@ class SummaryPage(BasePage):
         )
         layout.addWidget(self.view, 1)
         row = QHBoxLayout()
+        self.view_cert = QPushButton("&View the certificate…")
+        self.view_cert.clicked.connect(self.view_certificate)
+        _OpensCertificate(self)
         self.open_folder = QPushButton("&Open the renewal folder")  # Alt+F is Finish
         self.open_folder.clicked.connect(lambda: self._open(self.session.require().path))
         self.open_path = open_in_system  # tests replace it (nothing opens offscreen)
         self.open_log = QPushButton("Open the &log")
         self.open_log.clicked.connect(self.show_log)
-        self.view_cert = QPushButton("&View the certificate…")
-        self.view_cert.clicked.connect(self.view_certificate)
         self.reminder = QPushButton("Add a renewal &reminder to your calendar")
         self.reminder.clicked.connect(self.add_reminder)
         self.auto_time = QTimeEdit(QTime(6, 30))
