@@ -386,12 +386,46 @@ def _show_workspace(ws: Workspace) -> int:
             f"  Deployed: {record.get('at')} {record.get('target', '')} "
             f"{'OK' if record.get('ok') else 'FAILED'}"
         )
+    for line in _acme_lines(s.acme):
+        print(f"  {line}")
     if s.renews:
         print(f"  Renews:   {s.renews}")
     if s.renewed_by:
         print(f"  Renewed:  by {s.renewed_by} (accert renew follows it)")
     print(f"  Log:      {ws.log_path}")
     return 0
+
+
+def _acme_lines(record: dict[str, Any]) -> list[str]:
+    """How the certificate was ordered from an ACME CA, as renewal.json recorded it (never a
+    secret: the EAB HMAC and TSIG secrets are in the credential store, not in the record)."""
+    from app.peer_text import escape_peer
+
+    settings = record.get("settings")
+    if not isinstance(settings, dict) or not settings.get("directory"):
+        return []
+    issued = str(record.get("issued_at", ""))[:16].replace("T", " ")
+    lines = [
+        f"ACME:     {escape_peer(settings['directory'])}"
+        + (f", issued {escape_peer(issued)} UTC" if issued else "")
+    ]
+    account = escape_peer(record.get("account_url") or "not recorded")
+    if settings.get("eab_kid"):
+        account += f" (EAB key id {escape_peer(settings['eab_kid'])})"
+    lines.append(f"  Account: {account}")
+    method = settings.get("dns_method")
+    if method == "hook":
+        dns = f"a hook: {escape_peer(settings.get('dns_hook', ''))}"
+    elif method == "rfc2136":
+        key = settings.get("tsig_key_file") or settings.get("tsig_key_name", "")
+        dns = (
+            f"RFC 2136 updates at {escape_peer(settings.get('rfc2136_server', ''))}, "
+            f"TSIG key {escape_peer(key)}"
+        )
+    else:
+        dns = "TXT records created by hand"
+    lines.append(f"  DNS-01:  {dns}")
+    return lines
 
 
 def cmd_list(args: argparse.Namespace) -> int:

@@ -275,6 +275,13 @@ def test_eab_required_then_bound_then_reused_without_the_hmac(
     for path in Path(os.environ["ACCERT_HOME"]).rglob("*"):
         if path.is_file():
             assert hmac.encode() not in path.read_bytes(), path
+    # accert show says where and how it was ordered; never the HMAC.
+    shown = ok(accert("show", ws)).stdout
+    account = json.loads(state_text)["acme"]["account_url"]
+    assert f"  ACME:     {eab_pebble.directory}, issued " in shown
+    assert f"    Account: {account} (EAB key id {kid})\n" in shown
+    assert f"    DNS-01:  a hook: {pebble_hook}\n" in shown
+    assert hmac not in shown
     # The account key is kept encrypted and reused: the next order needs the key id only.
     keys = list(Path(os.environ["ACCERT_HOME"]).rglob("account.key"))
     assert len(keys) == 1 and b"ENCRYPTED PRIVATE KEY" in keys[0].read_bytes()
@@ -368,6 +375,10 @@ def test_rfc2136_dynamic_update_with_tsig_on_bind9(tmp_path: Path, bind9: Bind9)
         assert left.strip() == ""
         state = json.loads((ws / "renewal.json").read_text())["acme"]["settings"]
         assert state["dns_method"] == "rfc2136" and state["rfc2136_server"] == bind9.address
+        shown = ok(accert("show", ws)).stdout
+        assert f"    DNS-01:  RFC 2136 updates at {bind9.address}, TSIG key {bind9.key_file}\n" in (
+            shown
+        )
     finally:
         ca.stop()
 
