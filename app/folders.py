@@ -30,6 +30,7 @@ PURPOSES = frozenset(
         "ovoc-profile",
         "acme-hook",
         "acme-ca-bundle",
+        "acme-tsig-key",
     }
 )
 

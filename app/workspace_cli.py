@@ -417,10 +417,18 @@ def _acme_lines(record: dict[str, Any]) -> list[str]:
     if method == "hook":
         dns = f"a hook: {escape_peer(settings.get('dns_hook', ''))}"
     elif method == "rfc2136":
-        key = settings.get("tsig_key_file") or settings.get("tsig_key_name", "")
+        if settings.get("tsig_key_file"):
+            key = f"key file {escape_peer(settings['tsig_key_file'])}"
+        else:  # named in the wizard; its secret is in the credential store
+            key = (
+                f"key {escape_peer(settings.get('tsig_key_name', ''))} "
+                f"({escape_peer(settings.get('tsig_algorithm', ''))})"
+            )
+        zone = settings.get("rfc2136_zone")
         dns = (
-            f"RFC 2136 updates at {escape_peer(settings.get('rfc2136_server', ''))}, "
-            f"TSIG key {escape_peer(key)}"
+            f"RFC 2136 updates at {escape_peer(settings.get('rfc2136_server', ''))}"
+            + (f" to zone {escape_peer(zone)}" if zone else "")
+            + f", TSIG {key}"
         )
     else:
         dns = "TXT records created by hand"

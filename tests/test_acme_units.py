@@ -12,10 +12,11 @@ from acme import messages
 from app.acme import account
 from app.acme.dns import TxtRecord
 from app.acme.dns.hook import argv
-from app.acme.dns.rfc2136 import read_key_file
+from app.acme.dns.rfc2136 import Rfc2136Publisher, read_key_file, remember_secret
 from app.acme.errors import DnsError, from_problem, peer
 from app.acme.settings import AcmeSettings
 from app.errors import InputError
+from tests.conftest import MemoryKeyring
 
 RECORD = TxtRecord("_acme-challenge.example.com", "-Ab_c", "*.example.com")
 
@@ -44,7 +45,7 @@ def test_settings_round_trip_through_renewal_json() -> None:
     [
         ({"directory": "http://acme.example/dir"}, "must be an https:// URL"),
         ({"dns_hook": " "}, "hook command is empty"),
-        ({"dns_method": "rfc2136", "rfc2136_server": ""}, "need the DNS server and a TSIG"),
+        ({"dns_method": "rfc2136", "rfc2136_server": ""}, "need the DNS server that takes"),
         ({"propagation_timeout": 0}, "between 1 and 86400"),
     ],
 )
@@ -102,6 +103,42 @@ def test_tsig_key_file_as_bind_writes_it(tmp_path: Path) -> None:
         read_key_file(bad)
     with pytest.raises(DnsError, match="Cannot read the TSIG key file"):
         read_key_file(tmp_path / "missing.key")
+
+
+def test_a_named_tsig_key_takes_its_secret_from_the_credential_store(
+    memory_keyring: MemoryKeyring,
+) -> None:
+    """The wizard's RFC 2136: settings name the key; `accert renew` finds the secret again."""
+    s = AcmeSettings(
+        directory="https://acme.example/dir",
+        dns_method="rfc2136",
+        rfc2136_server="192.0.2.53:53",
+        tsig_key_name="acme-update",
+        tsig_algorithm="hmac-sha256",
+        rfc2136_zone="example.com",
+    )
+    assert "c2VjcmV0c2VjcmV0" not in str(s.to_dict())
+    missing = r"secret of TSIG key acme-update for 192\.0\.2\.53:53 is not"
+    with pytest.raises(DnsError, match=missing):
+        Rfc2136Publisher.for_settings(s, None)
+    assert remember_secret("192.0.2.53:53", "acme-update", "c2VjcmV0c2VjcmV0")
+    publisher = Rfc2136Publisher.for_settings(s, None)
+    assert publisher.keyring[publisher.key_name].secret == b"secretsecret"
+    assert publisher.zone_of("_acme-challenge.sbc.example.com").to_text() == "example.com."
+    with pytest.raises(DnsError, match="The TSIG secret of key acme-update is not base64"):
+        Rfc2136Publisher.for_settings(s, "not base64!")
+    with pytest.raises(InputError, match="RFC 2136 updates need a TSIG key"):
+        AcmeSettings(
+            directory="https://acme.example/dir", dns_method="rfc2136", rfc2136_server="ns1"
+        )
+    with pytest.raises(InputError, match="Unknown TSIG algorithm 'hmac-md4'"):
+        AcmeSettings(
+            directory="https://acme.example/dir",
+            dns_method="rfc2136",
+            rfc2136_server="ns1",
+            tsig_key_name="k",
+            tsig_algorithm="hmac-md4",
+        )
 
 
 def test_account_key_is_kept_encrypted_per_directory_and_key_id() -> None:

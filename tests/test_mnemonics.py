@@ -204,6 +204,7 @@ def test_every_page_and_dialog_has_distinct_mnemonics(
 
 
 def _dialogs(parent: QWidget, tmp_path: Path) -> list[tuple[str, QWidget]]:
+    from ui.acme_dialog import AcmeDialog
     from ui.cert_view import CertificateDialog
     from ui.dashboard import Dashboard, TargetDialog
     from ui.device_dialog import DeviceDialog, PasswordDialog
@@ -230,6 +231,7 @@ def _dialogs(parent: QWidget, tmp_path: Path) -> list[tuple[str, QWidget]]:
         ("Unexpected error", UnexpectedDialog(RuntimeError("x"), "", parent)),
         ("Crash report", CrashReportDialog(report, parent)),
         ("Certificate", CertificateDialog(parent.session.require().certificate(), parent)),
+        ("ACME", AcmeDialog(parent.session.require(), parent.tasks, lambda *_: None, parent)),
     ]
 
 

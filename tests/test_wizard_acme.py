@@ -6,7 +6,11 @@ waits, reading what the dialog and the CA response page say.
 
 from __future__ import annotations
 
+import base64
 import json
+import os
+import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -17,12 +21,15 @@ from app.acme.presets import PRESETS
 from app.request import KeyType
 from app.workspace import Stage
 from tests.conftest import MemoryKeyring
+from tests.fakes.bind9 import Bind9
 from tests.fakes.pebble import ChallTestSrv, Pebble, new_eab_key
 from tests.pki import openssl
+from tests.test_acme import bind9  # noqa: F401  (the fixture: a real BIND 9)
 from tests.test_wizard import (
     WAIT_MS,
     click,
     click_next,
+    fill_names,
     new_renewal_to_csr,
     next_enabled,
     page,
@@ -30,8 +37,10 @@ from tests.test_wizard import (
     wizard,  # noqa: F401  (the fixture)
 )
 from ui.acme_dialog import OTHER, AcmeDialog
+from ui.pages.csr import CsrPage
 from ui.pages.export import ExportPage
 from ui.pages.response import ResponsePage
+from ui.pages.start import StartPage
 from ui.wizard import RenewalWizard
 
 pytestmark = [
@@ -185,5 +194,93 @@ def test_acme_eab_hmac_goes_to_the_credential_store_and_a_wrong_one_is_said_inli
         assert (
             json.loads((ws.path / "renewal.json").read_text())["acme"]["settings"]["eab_kid"] == kid
         )
+    finally:
+        ca.stop()
+
+
+def test_acme_rfc2136_from_the_dialog_on_bind9_secret_in_the_credential_store(
+    qtbot: QtBot,
+    wizard: RenewalWizard,  # noqa: F811
+    bind9: Bind9,  # noqa: F811
+    memory_keyring: MemoryKeyring,
+    tmp_path: Path,
+) -> None:
+    """The third DNS method: accert updates bind9 itself with the TSIG key the DNS
+    administrator gave (name, algorithm, secret typed as a user copies them)."""
+    key_text = bind9.key_file.read_text()
+    secret = re.search(r'secret "([^"]+)"', key_text)
+    assert secret is not None and f'key "{bind9.key_name}"' in key_text
+    ca = Pebble(tmp_path / "pebble", bind9.address).start()  # it asks bind9 itself
+    try:
+        w = wizard
+        page(w, StartPage)
+        click_next(qtbot, w)
+        fill_names(qtbot, w, cn=f"*.{bind9.zone}", sans=())
+        click_next(qtbot, w)
+        csr = page(w, CsrPage)
+        assert isinstance(csr, CsrPage)
+        qtbot.waitUntil(csr.isComplete, timeout=WAIT_MS)
+        click_next(qtbot, w)
+        resp = page(w, ResponsePage)
+        assert isinstance(resp, ResponsePage)
+        click(qtbot, resp.acme_button)
+        d = resp.acme_dialog
+        assert d is not None and d.isVisible()
+        d.ca.setCurrentIndex(d.ca.findText(OTHER))
+        type_into(qtbot, d.directory, ca.directory)
+        type_into(qtbot, d.ca_bundle, str(ca.ca_bundle))
+        type_into(qtbot, d.resolvers, bind9.address)
+        assert not d.rfc2136.isEnabled()  # only for its method
+        click(qtbot, d.use_rfc2136)
+        assert d.rfc2136.isEnabled() and not d.hook.isEnabled()
+        type_into(qtbot, d.rfc2136_server, bind9.address)
+        type_into(qtbot, d.tsig_name, bind9.key_name)
+        assert d.tsig_algorithm.currentText() == "hmac-sha256"
+        # A mistyped secret first: bind9 refuses it, said inline, nothing imported.
+        wrong = base64.b64encode(b"0" * 32).decode()
+        type_into(qtbot, d.tsig_secret, wrong)
+        click(qtbot, d.start)
+        qtbot.waitUntil(lambda: not d.running(), timeout=WAIT_MS)
+        assert d.isVisible()
+        assert d.message.text().startswith(
+            f"The DNS server {bind9.address} rejected the TSIG key {bind9.key_name}"
+        )
+        assert wrong not in memory_keyring.store.values()  # a refused secret is not kept
+        type_into(qtbot, d.tsig_secret, secret.group(1))
+        click(qtbot, d.start)
+        qtbot.waitUntil(lambda: not d.isVisible(), timeout=WAIT_MS)
+        assert resp.verdict.text() == "Matches your key; root not included"
+        ws = w.session.require()
+        assert ws.state.stage is Stage.ISSUED
+        root = tmp_path / "root.pem"
+        root.write_bytes(ca.root_pem(0))
+        verified = openssl("verify", "-CAfile", root, "-untrusted", ws.path / "chain.crt",
+                           ws.path / "certificate.crt").decode()  # fmt: skip
+        assert verified.strip().endswith("OK")
+        # bind9 holds no challenge record any more.
+        left = subprocess.run(
+            ["dig", "+short", "-p", str(bind9.port), "@127.0.0.1", "TXT",
+             f"_acme-challenge.{bind9.zone}"],
+            capture_output=True, text=True, check=True,
+        ).stdout  # fmt: skip
+        assert left.strip() == ""
+        # The secret is in the credential store only: not in renewal.json, not in any file.
+        assert secret.group(1) in memory_keyring.store.values()
+        recorded = json.loads((ws.path / "renewal.json").read_text())["acme"]["settings"]
+        assert recorded["dns_method"] == "rfc2136"
+        assert recorded["rfc2136_server"] == bind9.address
+        assert recorded["tsig_key_name"] == bind9.key_name
+        assert recorded["tsig_algorithm"] == "hmac-sha256"
+        for folder in (ws.path, Path(os.environ["ACCERT_HOME"])):
+            for path in folder.rglob("*"):
+                if path.is_file():
+                    assert secret.group(1).encode() not in path.read_bytes(), path
+        # The dialog opened again offers the same method and key, the secret not shown.
+        reopened = AcmeDialog(ws, w.tasks, lambda *_: None)
+        qtbot.addWidget(reopened)
+        assert reopened.use_rfc2136.isChecked()
+        assert reopened.rfc2136_server.text() == bind9.address
+        assert reopened.tsig_name.text() == bind9.key_name
+        assert reopened.tsig_secret.text() == ""
     finally:
         ca.stop()

@@ -36,7 +36,7 @@ from app.acme import account
 from app.acme.dns import TxtRecord
 from app.acme.errors import AcmeCancelled
 from app.acme.presets import PRESETS, by_directory
-from app.acme.settings import AcmeSettings, last_used, remember
+from app.acme.settings import TSIG_ALGORITHMS, AcmeSettings, last_used, remember
 from app.errors import AccertError
 from app.response_check import ImportOutcome
 from app.workspace import Workspace
@@ -96,9 +96,13 @@ class AcmeDialog(QDialog):
         dns = QGridLayout(dns_box)
         self.use_hook = QRadioButton("A &script creates them (hook)")
         self.use_manual = QRadioButton("I create them &myself; accert shows them and waits")
+        self.use_rfc2136 = QRadioButton(
+            "&accert sends them to the DNS server (RFC 2136 dynamic update, signed with TSIG)"
+        )
         group = QButtonGroup(self)
         group.addButton(self.use_hook)
         group.addButton(self.use_manual)
+        group.addButton(self.use_rfc2136)
         self.hook = QLineEdit()
         self.hook.setPlaceholderText(
             r"e.g. C:\scripts\dns-txt.ps1 (called: present|cleanup FQDN. VALUE)"
@@ -110,6 +114,9 @@ class AcmeDialog(QDialog):
         dns.addWidget(self.hook, 1, 0)
         dns.addWidget(self.browse_hook, 1, 1)
         dns.addWidget(self.use_manual, 2, 0, 1, 2)
+        dns.addWidget(self.use_rfc2136, 3, 0, 1, 2)
+        self.rfc2136 = self._rfc2136_fields()
+        dns.addWidget(self.rfc2136, 4, 0, 1, 2)
         self.resolvers = QLineEdit()
         self.resolvers.setPlaceholderText(
             "optional: 10.0.0.53, … (default: the zone's name servers)"
@@ -120,9 +127,10 @@ class AcmeDialog(QDialog):
         extra = QFormLayout()
         extra.addRow("Check a&t DNS servers:", self.resolvers)
         extra.addRow("Wait &up to:", self.timeout)
-        dns.addLayout(extra, 3, 0, 1, 2)
+        dns.addLayout(extra, 5, 0, 1, 2)
         layout.addWidget(dns_box)
         self.use_hook.toggled.connect(self._method_changed)
+        self.use_rfc2136.toggled.connect(self._method_changed)
 
         advanced = QFormLayout()
         self.ca_bundle = QLineEdit()
@@ -167,6 +175,65 @@ class AcmeDialog(QDialog):
         layout.addLayout(buttons)
         self._fill(self._initial())
 
+    def _rfc2136_fields(self) -> QWidget:
+        """Server, zone and the TSIG key the DNS administrator set up; the secret goes to the
+        credential store, never into the settings."""
+        self.tsig_key_file = ""  # a key file `accert acme` recorded, kept while no name is typed
+        box = QWidget()
+        form = QFormLayout(box)
+        form.setContentsMargins(24, 0, 0, 0)
+        self.rfc2136_server = QLineEdit()
+        self.rfc2136_server.setPlaceholderText(
+            "the zone's primary: ns1.example.com or 10.0.0.53:53"
+        )
+        self.rfc2136_zone = QLineEdit()
+        self.rfc2136_zone.setPlaceholderText("optional: found from the server's answer")
+        self.tsig_name = QLineEdit()
+        self.tsig_name.setPlaceholderText('as in the key file: key "acme-update" { … };')
+        self.tsig_algorithm = QComboBox()
+        self.tsig_algorithm.addItems(TSIG_ALGORITHMS)
+        self.tsig_secret = QLineEdit()
+        self.tsig_secret.setEchoMode(QLineEdit.EchoMode.Password)
+        self.tsig_secret.setPlaceholderText(
+            "base64; needed once per key, kept in the credential store"
+        )
+        self.from_key_file = QPushButton("From a key &file…")
+        self.from_key_file.setAutoDefault(False)
+        self.from_key_file.clicked.connect(self._read_key_file)
+        secret_row = QHBoxLayout()
+        secret_row.addWidget(self.tsig_secret, 1)
+        secret_row.addWidget(self.from_key_file)
+        form.addRow("Ser&ver:", self.rfc2136_server)
+        form.addRow("&Zone:", self.rfc2136_zone)
+        form.addRow("TSIG key &name:", self.tsig_name)
+        form.addRow("A&lgorithm:", self.tsig_algorithm)
+        secret_label = QLabel("TSIG secret (&base64):")
+        secret_label.setBuddy(self.tsig_secret)
+        form.addRow(secret_label, secret_row)
+        return box
+
+    def _read_key_file(self) -> None:
+        """A BIND key file (tsig-keygen's output) fills the key's name, algorithm and secret."""
+        path = open_file(
+            self, "acme-tsig-key", "TSIG key file", "Key files (*.key *.conf);;All files (*)"
+        )
+        if path is None:
+            return
+        import base64
+
+        from app.acme.dns.rfc2136 import read_key_file
+
+        try:
+            name, algorithm, secret = read_key_file(path)
+        except AccertError as exc:
+            self.message.show_error(exc)
+            return
+        self.message.clear_message()
+        self.tsig_name.setText(name.to_text(omit_final_dot=True))
+        index = self.tsig_algorithm.findText(algorithm.rstrip(".").lower())
+        self.tsig_algorithm.setCurrentIndex(max(index, 0))
+        self.tsig_secret.setText(base64.b64encode(secret).decode("ascii"))
+
     # --- the settings ---------------------------------------------------------------------
 
     def _initial(self) -> AcmeSettings | None:
@@ -184,6 +251,7 @@ class AcmeDialog(QDialog):
             self._preset_chosen()
             self.use_manual.setChecked(True)
             self.timeout.setValue(1800)
+            self._method_changed()
             return
         preset = by_directory(s.directory)
         self.ca.setCurrentIndex(PRESETS.index(preset) if preset else len(PRESETS))
@@ -191,7 +259,14 @@ class AcmeDialog(QDialog):
         self.eab_kid.setText(s.eab_kid)
         self.email.setText(s.email)
         self.hook.setText(s.dns_hook)
-        (self.use_hook if s.dns_method == "hook" else self.use_manual).setChecked(True)
+        method = {"hook": self.use_hook, "rfc2136": self.use_rfc2136}.get(s.dns_method)
+        (method or self.use_manual).setChecked(True)
+        self.rfc2136_server.setText(s.rfc2136_server)
+        self.rfc2136_zone.setText(s.rfc2136_zone)
+        self.tsig_name.setText(s.tsig_key_name)
+        index = self.tsig_algorithm.findText(s.tsig_algorithm)
+        self.tsig_algorithm.setCurrentIndex(max(index, 0))
+        self.tsig_key_file = s.tsig_key_file
         self.resolvers.setText(", ".join(s.resolvers))
         self.timeout.setValue(int(s.propagation_timeout))
         self.ca_bundle.setText(s.ca_bundle)
@@ -213,6 +288,7 @@ class AcmeDialog(QDialog):
     def _method_changed(self) -> None:
         self.hook.setEnabled(self.use_hook.isChecked())
         self.browse_hook.setEnabled(self.use_hook.isChecked())
+        self.rfc2136.setEnabled(self.use_rfc2136.isChecked())
 
     def _browse_hook(self) -> None:
         path = open_file(
@@ -238,12 +314,19 @@ class AcmeDialog(QDialog):
     def settings(self) -> AcmeSettings:
         """The form as AcmeSettings; an InputError names the field to fix."""
         resolvers = tuple(r.strip() for r in self.resolvers.text().split(",") if r.strip())
+        rfc2136 = self.use_rfc2136.isChecked()
+        key_name = self.tsig_name.text().strip() if rfc2136 else ""
         return AcmeSettings(
             directory=self.directory.text().strip(),
             eab_kid=self.eab_kid.text().strip() if self.eab_kid.isEnabled() else "",
             email=self.email.text().strip(),
-            dns_method="hook" if self.use_hook.isChecked() else "manual",
+            dns_method="hook" if self.use_hook.isChecked() else "rfc2136" if rfc2136 else "manual",
             dns_hook=self.hook.text().strip() if self.use_hook.isChecked() else "",
+            rfc2136_server=self.rfc2136_server.text().strip() if rfc2136 else "",
+            rfc2136_zone=self.rfc2136_zone.text().strip() if rfc2136 else "",
+            tsig_key_name=key_name,
+            tsig_algorithm=self.tsig_algorithm.currentText() if key_name else "",
+            tsig_key_file=self.tsig_key_file if rfc2136 and not key_name else "",
             resolvers=resolvers,
             propagation_timeout=float(self.timeout.value()),
             ca_bundle=self.ca_bundle.text().strip(),
@@ -269,6 +352,8 @@ class AcmeDialog(QDialog):
         hmac = self.eab_hmac.text().strip() or None
         if settings.eab_kid and not hmac:
             hmac = account.remembered_hmac(settings.directory, settings.eab_kid)
+        # None: the engine takes the one the credential store keeps for this server and key.
+        tsig = (self.tsig_secret.text().strip() or None) if settings.tsig_key_name else None
         self.stop.clear()
         self._running(True)
         self.steps.clear()
@@ -281,12 +366,17 @@ class AcmeDialog(QDialog):
                 self.ws,
                 settings,
                 eab_hmac=hmac,
+                tsig_secret=tsig,
                 progress=progress,
                 cancelled=self.stop.is_set,
                 show_records=self.records_ready.emit,
             )
             if hmac and settings.eab_kid:
                 account.remember_hmac(settings.directory, settings.eab_kid, hmac)
+            if tsig:
+                from app.acme.dns.rfc2136 import remember_secret
+
+                remember_secret(settings.rfc2136_server, settings.tsig_key_name, tsig)
             remember(settings)
             return outcome
 

@@ -70,13 +70,15 @@ class ManualPublisher:
         return None  # the person removes them; issue() says so once at the end
 
 
-def publisher_for(settings: AcmeSettings, show_records: ShowRecords) -> Publisher:
+def publisher_for(
+    settings: AcmeSettings, show_records: ShowRecords, tsig_secret: str | None = None
+) -> Publisher:
     if settings.dns_method == "hook":
         return HookPublisher(settings.dns_hook)
     if settings.dns_method == "rfc2136":
         from app.acme.dns.rfc2136 import Rfc2136Publisher
 
-        return Rfc2136Publisher(settings.rfc2136_server, settings.tsig_key_file)
+        return Rfc2136Publisher.for_settings(settings, tsig_secret)
     return ManualPublisher(show_records)
 
 
@@ -434,11 +436,15 @@ def issue(
     settings: AcmeSettings,
     *,
     eab_hmac: str | None = None,
+    tsig_secret: str | None = None,
     progress: Progress = _quiet,
     cancelled: Callable[[], bool] = _never,
     show_records: ShowRecords | None = None,
 ) -> ImportOutcome:
-    """Order, validate by DNS-01, finalise and import. Raises AccertError subclasses only."""
+    """Order, validate by DNS-01, finalise and import. Raises AccertError subclasses only.
+
+    tsig_secret: for RFC 2136 with a named key (the wizard); None takes the key file, or the
+    secret the credential store keeps for the server and key (accert renew)."""
     if not ws.state.stage.at_least(Stage.REQUESTED):
         raise WorkspaceError(
             f"{ws.path} has no CSR yet.", "Make the key and CSR first (accert request)."
@@ -446,7 +452,7 @@ def issue(
     run = _Issuer(
         ws, settings, eab_hmac, progress, cancelled, show_records or _default_show(progress)
     )
-    publisher = publisher_for(settings, run.show_records)
+    publisher = publisher_for(settings, run.show_records, tsig_secret)
     ws.log("acme-started", directory=settings.directory, dns=settings.dns_method)
     try:
         run.check_cancel()

@@ -10,6 +10,8 @@ from urllib.parse import urlsplit
 from app.errors import InputError
 
 DNS_METHODS = ("hook", "manual", "rfc2136")
+# TSIG algorithms offered (RFC 8945; HMAC-MD5 is left out: BIND calls it deprecated).
+TSIG_ALGORITHMS = ("hmac-sha256", "hmac-sha384", "hmac-sha512", "hmac-sha224", "hmac-sha1")
 DEFAULT_PROPAGATION_TIMEOUT = 300.0
 
 
@@ -22,6 +24,10 @@ class AcmeSettings:
     dns_hook: str = ""  # the command: lego's exec convention (present/cleanup FQDN. VALUE)
     rfc2136_server: str = ""  # HOST[:PORT] of the primary that takes dynamic updates
     tsig_key_file: str = ""  # BIND key file (key "name" { algorithm ...; secret "..."; };)
+    # Or the key by name (the wizard): its secret is in the credential store, never here.
+    tsig_key_name: str = ""
+    tsig_algorithm: str = ""
+    rfc2136_zone: str = ""  # the zone to update; empty: the one the server's SOA answer names
     resolvers: tuple[str, ...] = ()  # HOST[:PORT] to check propagation; default: the zone's NS
     propagation_timeout: float = DEFAULT_PROPAGATION_TIMEOUT
     ca_bundle: str = ""  # PEM file that verifies the CA's HTTPS; default: the system store
@@ -63,16 +69,38 @@ def validate(s: AcmeSettings) -> None:
             "The DNS hook command is empty.",
             "Give the script that creates the TXT record (see README, ACME).",
         )
-    if s.dns_method == "rfc2136" and not (s.rfc2136_server and s.tsig_key_file):
-        raise InputError(
-            "RFC 2136 updates need the DNS server and a TSIG key file.",
-            "Pass --dns-rfc2136 SERVER[:PORT] --tsig-key-file FILE.",
-        )
+    if s.dns_method == "rfc2136":
+        _validate_rfc2136(s)
     if not 0 < s.propagation_timeout <= 86400:
         raise InputError(
             f"The propagation timeout must be between 1 and 86400 seconds "
             f"(got {s.propagation_timeout:g}).",
             "The default, 300 s, suits most DNS providers.",
+        )
+
+
+def _validate_rfc2136(s: AcmeSettings) -> None:
+    if not s.rfc2136_server.strip():
+        raise InputError(
+            "RFC 2136 updates need the DNS server that takes them.",
+            "Give the zone's primary server as HOST or HOST:PORT (--dns-rfc2136 SERVER).",
+        )
+    if not (s.tsig_key_file or s.tsig_key_name.strip()):
+        raise InputError(
+            "RFC 2136 updates need a TSIG key.",
+            "Give the key's name and secret as the DNS administrator set them up "
+            "(--tsig-key-file FILE on the command line).",
+        )
+    if s.tsig_key_name and s.tsig_algorithm not in TSIG_ALGORITHMS:
+        raise InputError(
+            f"Unknown TSIG algorithm {s.tsig_algorithm!r}.",
+            f"Use one the server is set up with: {', '.join(TSIG_ALGORITHMS)}.",
+        )
+    zone = s.rfc2136_zone.strip()
+    if zone and (" " in zone or "/" in zone or ".." in zone):
+        raise InputError(
+            f"{zone!r} is not a DNS zone.",
+            "Give the zone as the server knows it, e.g. example.com, or leave it empty.",
         )
 
 

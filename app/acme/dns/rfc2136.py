@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import dns.exception
 import dns.message
@@ -27,6 +29,9 @@ import dns.update
 from app.acme.dns import TxtRecord
 from app.acme.dns.propagation import Server, parse_server
 from app.acme.errors import DnsError, peer
+
+if TYPE_CHECKING:
+    from app.acme.settings import AcmeSettings
 
 TIMEOUT = 10.0
 TTL = 60
@@ -78,14 +83,85 @@ def read_key_file(path: Path) -> tuple[dns.name.Name, str, bytes]:
     return dns.name.from_text(match.group("name")), str(algorithm), raw
 
 
+def named_key(name: str, algorithm: str, secret: str) -> tuple[dns.name.Name, str, bytes]:
+    """(key name, algorithm, secret) from what a person typed: the secret base64 as
+    tsig-keygen prints it, the algorithm as BIND names it (hmac-sha256)."""
+    try:
+        raw = base64.b64decode(secret.strip(), validate=True)
+        if not raw:
+            raise ValueError("empty")
+    except (binascii.Error, ValueError) as exc:
+        raise DnsError(
+            f"The TSIG secret of key {peer(name)} is not base64.",
+            'Copy it from the key file: the text between the quotes after secret "...".',
+        ) from exc
+    try:
+        key_name = dns.name.from_text(name.strip())
+        alg = dns.name.from_text(algorithm)
+    except dns.exception.DNSException as exc:
+        raise DnsError(
+            f"{peer(name)!r} is not a TSIG key name.",
+            'Give the name from the key file: key "name" { ... };',
+        ) from exc
+    if alg not in _ALGORITHMS:
+        raise DnsError(f"Unknown TSIG algorithm {peer(algorithm)}.", "Use hmac-sha256.")
+    return key_name, str(alg), raw
+
+
+def _secret_account(server: str, key_name: str) -> str:
+    digest = hashlib.sha256(f"{server.strip()}\n{key_name.strip().lower()}".encode())
+    return f"acme-tsig:{digest.hexdigest()[:20]}"
+
+
+def remember_secret(server: str, key_name: str, secret: str) -> bool:
+    """Keep a TSIG secret in the OS credential store (never a file); False when there is none."""
+    from app import passwords
+
+    if not (key_name and secret and passwords.keyring_available()):
+        return False
+    passwords.store_secret(_secret_account(server, key_name), secret.strip())
+    return True
+
+
+def remembered_secret(server: str, key_name: str) -> str | None:
+    from app import passwords
+
+    return passwords.load_secret(_secret_account(server, key_name)) if key_name else None
+
+
 class Rfc2136Publisher:
-    def __init__(self, server: str, key_file: str) -> None:
+    def __init__(
+        self,
+        server: str,
+        key: tuple[dns.name.Name, str, bytes],
+        zone: str = "",
+    ) -> None:
         self.server: Server = parse_server(server)
-        self.key_name, self.algorithm, secret = read_key_file(Path(key_file))
+        self.key_name, self.algorithm, secret = key
         self.key_label = self.key_name.to_text(omit_final_dot=True)
         self.keyring = {self.key_name: dns.tsig.Key(self.key_name, secret, self.algorithm)}
+        self.zone = dns.name.from_text(zone.strip()) if zone.strip() else None
+
+    @classmethod
+    def for_settings(cls, settings: AcmeSettings, secret: str | None) -> Rfc2136Publisher:
+        """The key file the settings name, or the named key with `secret` (else the one the
+        credential store keeps for this server and key)."""
+        if settings.tsig_key_file:
+            key = read_key_file(Path(settings.tsig_key_file))
+        else:
+            secret = secret or remembered_secret(settings.rfc2136_server, settings.tsig_key_name)
+            if not secret:
+                raise DnsError(
+                    f"The secret of TSIG key {peer(settings.tsig_key_name)} for "
+                    f"{peer(settings.rfc2136_server)} is not in the credential store.",
+                    "Open the ACME dialog in the wizard and enter the TSIG secret again.",
+                )
+            key = named_key(settings.tsig_key_name, settings.tsig_algorithm, secret)
+        return cls(settings.rfc2136_server, key, settings.rfc2136_zone)
 
     def zone_of(self, name: str) -> dns.name.Name:
+        if self.zone is not None:
+            return self.zone
         query = dns.message.make_query(name, dns.rdatatype.SOA)
         try:
             response = dns.query.tcp(
@@ -94,7 +170,7 @@ class Rfc2136Publisher:
         except (dns.exception.DNSException, OSError) as exc:
             raise DnsError(
                 f"The DNS server {self.server} does not answer ({type(exc).__name__}).",
-                "Check the address and port given with --dns-rfc2136, and the firewall (TCP 53).",
+                "Check the DNS server's address and port, and the firewall (TCP 53).",
             ) from exc
         for rrset in (*response.answer, *response.authority):
             if rrset.rdtype == dns.rdatatype.SOA:
