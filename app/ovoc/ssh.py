@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import logging
 import socket
 import threading
 from dataclasses import dataclass, field
@@ -19,8 +20,14 @@ import paramiko
 from app.atomic import atomic_write
 from app.errors import DeployError, InputError
 from app.paths import config_dir
+from app.peer_text import escape_peer
 
 KNOWN_HOSTS_FILE = "ovoc_known_hosts"
+
+# paramiko's transport thread logs every failed connection with a traceback; with no handler
+# configured, Python's last-resort handler printed it under our own one-line error. What went
+# wrong reaches the user as a DeployError instead.
+logging.getLogger("paramiko").addHandler(logging.NullHandler())
 _lock = threading.Lock()
 
 
@@ -187,17 +194,10 @@ def connect(target: SshTarget) -> paramiko.Transport:
     try:
         transport.banner_timeout = target.timeout
         transport.auth_timeout = target.timeout
-        try:
-            transport.start_client(timeout=target.timeout)
-        except (paramiko.SSHException, OSError, EOFError) as exc:
-            raise DeployError(
-                f"{target.host}:{target.port} did not complete an SSH handshake: {exc}.",
-                "Is this the SSH port of the OVOC server?",
-            ) from exc
         check_host_key(
             target.host,
             target.port,
-            transport.get_remote_server_key(),
+            _handshake(transport, target),
             target.host_key_pin,
             replace=target.replace_host_key,
         )
@@ -206,6 +206,28 @@ def connect(target: SshTarget) -> paramiko.Transport:
     except BaseException:
         transport.close()
         raise
+
+
+def _handshake(transport: paramiko.Transport, target: SshTarget) -> paramiko.PKey:
+    """The key exchange; the server's host key. Every way it fails is a DeployError."""
+    where = f"{target.host}:{target.port}"
+    hint = "Check that this is the SSH port of the OVOC server (22 unless it was changed)."
+    try:
+        transport.start_client(timeout=target.timeout)
+    except (paramiko.SSHException, OSError, EOFError) as exc:
+        said = str(exc).strip().rstrip(".")
+        if said.startswith("Error reading SSH protocol banner"):
+            reason = "it sent no SSH greeting"
+        else:  # paramiko's words may quote the server's; an EOFError has none
+            reason = escape_peer(said) or "the server closed the connection"
+        raise DeployError(f"{where} did not complete an SSH handshake: {reason}.", hint) from exc
+    try:
+        return transport.get_remote_server_key()
+    except paramiko.SSHException as exc:  # start_client returns, without an error, when its
+        # time is up: a server that accepts TCP and says nothing
+        raise DeployError(
+            f"{where} did not complete an SSH handshake within {target.timeout:g} s.", hint
+        ) from exc
 
 
 def _authenticate(transport: paramiko.Transport, target: SshTarget) -> None:
