@@ -3,6 +3,7 @@ TSIG key files, the account store."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from pathlib import Path
 
@@ -127,6 +128,9 @@ def test_a_named_tsig_key_takes_its_secret_from_the_credential_store(
     assert publisher.zone_of("_acme-challenge.sbc.example.com").to_text() == "example.com."
     with pytest.raises(DnsError, match="The TSIG secret of key acme-update is not base64"):
         Rfc2136Publisher.for_settings(s, "not base64!")
+    long_label = dataclasses.replace(s, rfc2136_zone="a" * 70 + ".example.com")
+    with pytest.raises(DnsError, match="is not a DNS zone name"):
+        Rfc2136Publisher.for_settings(long_label, None)
     with pytest.raises(InputError, match="RFC 2136 updates need a TSIG key"):
         AcmeSettings(
             directory="https://acme.example/dir", dns_method="rfc2136", rfc2136_server="ns1"

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -27,6 +28,8 @@ from tests.test_wizard import WAIT_MS, _open, click, click_next, page, wait_outc
 from ui.cert_view import CertificateDialog
 from ui.pages.response import ResponsePage
 from ui.pages.start import StartPage
+from ui.pages.summary import SummaryPage
+from ui.wizard import RenewalWizard
 
 pytestmark = [
     pytest.mark.qt_log_level_fail("WARNING"),
@@ -213,11 +216,11 @@ def test_the_dashboard_opens_what_a_port_serves(
         stop_all([listener])
 
 
-def test_the_summary_shows_the_issued_certificate(
+def _on_the_summary(
     qtbot: QtBot, test_ca: TestCA, tmp_path: Path
-) -> None:
+) -> tuple[RenewalWizard, SummaryPage, Workspace]:
+    """An issued, deployed renewal continued from the Start page up to its Summary."""
     from app.ca_response import Source
-    from ui.pages.summary import SummaryPage
 
     ws = Workspace.create(wildcard_spec(KeyType.EC256))
     ws.generate()
@@ -232,11 +235,26 @@ def test_the_summary_shows_the_issued_certificate(
     click_next(qtbot, w)
     summary = page(w, SummaryPage)
     assert isinstance(summary, SummaryPage)
+    return w, summary, ws
+
+
+def new_dialogs(act: Callable[[], object]) -> list[CertificateDialog]:
+    """The certificate windows `act` opened."""
     before = set(QApplication.topLevelWidgets())
-    click(qtbot, summary.view_cert)
-    opened = [x for x in QApplication.topLevelWidgets() if x not in before]
-    dialogs = [x for x in opened if isinstance(x, CertificateDialog)]
-    assert len(dialogs) == 1 and dialogs[0].isVisible()
+    act()
+    return [
+        x
+        for x in QApplication.topLevelWidgets()
+        if x not in before and isinstance(x, CertificateDialog) and x.isVisible()
+    ]
+
+
+def test_the_summary_shows_the_issued_certificate(
+    qtbot: QtBot, test_ca: TestCA, tmp_path: Path
+) -> None:
+    _w, summary, ws = _on_the_summary(qtbot, test_ca, tmp_path)
+    dialogs = new_dialogs(lambda: click(qtbot, summary.view_cert))
+    assert len(dialogs) == 1
     assert dialogs[0].info.sha256 == ws.state.leaf_sha256
     dialogs[0].close()
 
@@ -246,37 +264,13 @@ def test_a_double_click_or_enter_on_the_summarys_certificate_opens_it(
 ) -> None:
     from PySide6.QtGui import QTextDocument
 
-    from app.ca_response import Source
-    from ui.pages.summary import SummaryPage
-
-    ws = Workspace.create(wildcard_spec(KeyType.EC256))
-    ws.generate()
-    leaf = test_ca.sign(ws.csr_pem, tmp_path / "leaf.crt")
-    ws.import_response([Source("l.crt", leaf.read_bytes() + test_ca.inter_pem)])
-    ws.record_deployment({"kind": "mediant", "ok": True, "target": "sbc1.example.com"})
-    w = _open(qtbot)
-    start = page(w, StartPage)
-    assert isinstance(start, StartPage)
-    click(qtbot, start.resume)
-    click_next(qtbot, w)  # Deploy (deployed once)
-    click_next(qtbot, w)
-    summary = page(w, SummaryPage)
-    assert isinstance(summary, SummaryPage)
+    w, summary, ws = _on_the_summary(qtbot, test_ca, tmp_path)
     view = summary.view
 
     def where(text: str) -> QPoint:
         found = view.document().find(text, 0, QTextDocument.FindFlag.FindCaseSensitively)
         assert not found.isNull(), text
         return view.cursorRect(found).center()
-
-    def new_dialogs(act: object) -> list[CertificateDialog]:
-        before = set(QApplication.topLevelWidgets())
-        act()  # type: ignore[operator]
-        return [
-            x
-            for x in QApplication.topLevelWidgets()
-            if x not in before and isinstance(x, CertificateDialog) and x.isVisible()
-        ]
 
     # The certificate's fingerprint row: the certificate opens.
     opened = new_dialogs(lambda: double_click(qtbot, view.viewport(), where(ws.state.leaf_sha256)))

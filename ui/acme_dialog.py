@@ -354,6 +354,18 @@ class AcmeDialog(QDialog):
             hmac = account.remembered_hmac(settings.directory, settings.eab_kid)
         # None: the engine takes the one the credential store keeps for this server and key.
         tsig = (self.tsig_secret.text().strip() or None) if settings.tsig_key_name else None
+        if settings.tsig_key_name and tsig is None:
+            from app.acme.dns.rfc2136 import remembered_secret
+
+            if remembered_secret(settings.rfc2136_server, settings.tsig_key_name) is None:
+                self.message.show_message(
+                    "error",
+                    f"Enter the secret of TSIG key {settings.tsig_key_name}: the credential "
+                    "store has none for this server and key.\nThe DNS administrator has it (the "
+                    'text between the quotes after secret "..." in the key file).',
+                )
+                self.tsig_secret.setFocus()
+                return
         self.stop.clear()
         self._running(True)
         self.steps.clear()

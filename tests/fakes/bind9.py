@@ -96,6 +96,14 @@ class Bind9:
     def address(self) -> str:
         return f"127.0.0.1:{self.port}"
 
+    def txt(self, name: str) -> list[str]:
+        """The TXT values bind9 holds at `name`, as dig reads them."""
+        answer = subprocess.run(
+            ["dig", "+short", "-p", str(self.port), "@127.0.0.1", "TXT", name],
+            capture_output=True, text=True, check=True,
+        ).stdout  # fmt: skip
+        return answer.split()
+
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
             self.proc.terminate()

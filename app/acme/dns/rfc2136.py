@@ -140,7 +140,13 @@ class Rfc2136Publisher:
         self.key_name, self.algorithm, secret = key
         self.key_label = self.key_name.to_text(omit_final_dot=True)
         self.keyring = {self.key_name: dns.tsig.Key(self.key_name, secret, self.algorithm)}
-        self.zone = dns.name.from_text(zone.strip()) if zone.strip() else None
+        try:
+            self.zone = dns.name.from_text(zone.strip()) if zone.strip() else None
+        except dns.exception.DNSException as exc:
+            raise DnsError(
+                f"{peer(zone)!r} is not a DNS zone name ({type(exc).__name__}).",
+                "Give the zone as the server knows it, e.g. example.com, or leave it empty.",
+            ) from exc
 
     @classmethod
     def for_settings(cls, settings: AcmeSettings, secret: str | None) -> Rfc2136Publisher:
