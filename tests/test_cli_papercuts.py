@@ -481,6 +481,24 @@ def test_deploy_ovoc_checks_its_arguments_before_reading_any_secret(
     assert "OVOC_SSH_PW" not in proc.stderr and "OVOC_ROOT_PW" not in proc.stderr
 
 
+def test_deploy_ovoc_takes_a_host_port_and_the_host_of_a_pasted_web_address(
+    tmp_path: Path, test_ca: TestCA
+) -> None:
+    ws, leaf = issued(tmp_path, test_ca)
+    chain = leaf.read_bytes() + test_ca.inter_pem + test_ca.root_pem
+    ws.import_response([Source(leaf.name, chain)])
+    for given, expected in (
+        ("ovoc.example.com:2222", "Host name ovoc.example.com, Port number 2222,"),
+        ("https://ovoc.example.com:443/ovoc/", "Host name ovoc.example.com, Port number 22,"),
+    ):
+        proc = accert("deploy-ovoc", ws.path, "--host", given, "--manual", tmp_path / "m")
+        assert proc.returncode == 0, proc.stderr
+        assert expected in proc.stdout
+    # Its slips are explained with an OVOC example, not a device's.
+    slip = accert("deploy-ovoc", ws.path, "--host", "ovoc example.com", "--manual")
+    one_error(slip, "'ovoc example.com' contains spaces", "Example: ovoc.example.com")
+
+
 def test_deploy_ovoc_without_host_asks_for_nothing(imported: Workspace) -> None:
     proc = accert("deploy-ovoc", imported.path, "--password-env", "OVOC_SSH_PW")
     assert proc.returncode == 2

@@ -90,11 +90,13 @@ class SavedDevice:
         )
 
 
-def parse_host_port(text: str, default_port: int = 443) -> tuple[str, int]:
+def parse_host_port(
+    text: str, default_port: int = 443, example: str = "sbc1.example.com:443"
+) -> tuple[str, int]:
     """'sbc1', 'sbc1:8443', '10.0.0.5:443', '[fe80::1]:443' -> (host, port).
 
     A URL pasted from the browser's address bar (https://sbc1.example.com:8443/...) is taken
-    for its host and port; the usual slips each get their own message."""
+    for its host and port; the usual slips each get their own message, with `example`."""
     given = text
     text = text.strip()
     url = re.fullmatch(r"(?i)(https?)://([^/?#]*)(?:[/?#].*)?", text)
@@ -102,31 +104,31 @@ def parse_host_port(text: str, default_port: int = 443) -> tuple[str, int]:
         if url.group(1).lower() == "http":
             raise InputError(
                 f"{given!r} is a plain-HTTP address; HTTP carries no certificate.",
-                "Give the HTTPS (TLS) host and port, e.g. sbc1.example.com:443.",
+                f"Give the host and port, e.g. {example}.",
             )
         text = url.group(2)
     if not text:
-        raise InputError("No host was given.", "Example: sbc1.example.com:443")
+        raise InputError("No host was given.", f"Example: {example}")
     if "/" in text or "\\" in text:
         raise InputError(
             f"{given!r} looks like a file path, not a host.",
-            "Give the device's host name or address, e.g. sbc1.example.com:443.",
+            f"Give the host name or address, e.g. {example}.",
         )
     if any(c.isspace() for c in text):
-        raise InputError(f"{given!r} contains spaces.", "Example: sbc1.example.com:443")
+        raise InputError(f"{given!r} contains spaces.", f"Example: {example}")
     word_port = re.fullmatch(r"([^:\[\]]+):([^:]*)", text)
     if word_port and not word_port.group(2).isdigit():
         raise InputError(
             f"{word_port.group(2)!r} in {given!r} is not a port number."
             if word_port.group(2)
             else f"{given!r} ends with ':' but no port.",
-            f"Give the port as digits, e.g. {word_port.group(1)}:443, or leave ':' out.",
+            f"Give the port as digits, e.g. {word_port.group(1)}:{default_port}, or leave ':' out.",
         )
     m = re.fullmatch(r"\[([^\]]+)\](?::(\d+))?|([^:\s]+)(?::(\d+))?|([0-9a-fA-F:]+)", text)
     if not m:
         raise InputError(
             f"{given!r} is not a host or host:port.",
-            "Example: sbc1.example.com:443 (an IPv6 address with a port: [2001:db8::1]:443)",
+            f"Example: {example} (an IPv6 address with a port: [2001:db8::1]:443)",
         )
     host = m.group(1) or m.group(3) or m.group(5)
     port_text = m.group(2) or m.group(4)

@@ -194,7 +194,9 @@ def _checked_options(args: argparse.Namespace) -> _Options:
         )
     if not 0 < args.port < 65536:
         raise InputError(f"--port {args.port} is out of range.", "Use 1-65535 (SSH: 22).")
-    host, port = parse_host_port(args.host, args.port)  # 'ovoc:2222' and pasted URLs too
+    host, port = parse_host_port(args.host, args.port, example="ovoc.example.com")
+    if "://" in args.host:  # OVOC's web address pasted: its host; a port there is the web's
+        port = args.port
     directory_mode = None
     if args.dir_mode is not None:
         try:
