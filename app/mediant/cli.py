@@ -10,12 +10,16 @@ from pathlib import Path
 from typing import Any
 
 from app.errors import DeployError, InputError
-from app.mediant import pins
-from app.mediant.client import Timing, presented_certificate
+from app.mediant.client import Timing
 from app.mediant.deploy import DeviceTarget
+from app.mediant.device_login import (
+    add_device_login_options,
+    ask_trust_on_first_contact,
+    login_target,
+    password_for,
+)
 from app.mediant.devices import (
     SavedDevice,
-    load_device_password,
     load_devices,
     parse_host_port,
     remember_device,
@@ -23,8 +27,6 @@ from app.mediant.devices import (
 )
 from app.mediant.fleet import DEFAULT_PARALLEL, DeviceProgress
 from app.mediant.verify import verify_served
-from app.passwords import from_env, read_password
-from app.peer_text import escape_peer
 
 
 def register(subparsers: Any) -> None:
@@ -110,49 +112,10 @@ def register(subparsers: Any) -> None:
     v.set_defaults(handler=cmd_verify)
 
 
-def add_device_login_options(p: argparse.ArgumentParser) -> None:
-    """The password and the trust in the device's HTTPS certificate: the same options on every
-    command that talks to a device (deploy-sbc, device-csr, sbc-contexts, sbc-trust)."""
-    pw = p.add_mutually_exclusive_group()
-    pw.add_argument("--password-env", metavar="VAR", help="read the password from this variable")
-    pw.add_argument("--password-file", metavar="FILE", type=Path, help="read it from this file")
-    p.add_argument(
-        "--fingerprint", metavar="SHA256:..", help="trust this device HTTPS certificate (pinned)"
-    )
-    p.add_argument(
-        "--replace-fingerprint",
-        action="store_true",
-        help="the device's certificate was replaced on purpose: the --fingerprint given replaces "
-        "the one trusted before (only if the device presents exactly that certificate)",
-    )
-    p.add_argument(
-        "--trust-system", action="store_true", help="verify the device against the system store"
-    )
-
-
 def _progress(row: DeviceProgress) -> None:
     if row.status in ("running", "skipped"):
         return  # one line per finished step keeps parallel output readable
     print(f"  {row.label:<28} {row.step:<14} {row.status:<8} {row.elapsed:6.1f} s", file=sys.stderr)
-
-
-def _password_for(device: SavedDevice, args: argparse.Namespace) -> str:
-    if device.password_env is not None:
-        return from_env(device.password_env, '"password_env"')
-    if args.password_env is not None or args.password_file is not None:
-        return read_password(
-            "Password", env=args.password_env, file=args.password_file, option="--password-env"
-        )
-    stored = load_device_password(device)
-    if stored:
-        return stored
-    if args.host:
-        return read_password(f"Password for {device.user}@{device.host}")
-    raise InputError(
-        f"No password for {device.user}@{device.host}:{device.port}.",
-        'Give --password-env, a "password_env" in the device file, or save it once with '
-        "--save-password.",
-    )
 
 
 def _devices(args: argparse.Namespace) -> list[SavedDevice]:
@@ -215,19 +178,12 @@ def cmd_deploy_sbc(args: argparse.Namespace) -> int:
         )
     targets: list[DeviceTarget] = []
     for d in devices:
-        password = _password_for(d, args)
+        password = password_for(d, args)
         if args.save_password:
             store_device_password(d, password)
-        targets.append(
-            d.target(
-                password,
-                fingerprint=args.fingerprint,
-                trust_system=args.trust_system,
-                replace_fingerprint=args.replace_fingerprint,
-            )
-        )
+        targets.append(login_target(d, args, password))
     if len(targets) == 1 and not args.devices:
-        targets[0] = _ask_trust_on_first_contact(targets[0])
+        targets[0] = ask_trust_on_first_contact(targets[0])
     ws = Workspace.open(args.workspace)
     timing = Timing(timeout=args.timeout)
     if len(targets) == 1 and not args.devices:
@@ -281,13 +237,8 @@ def cmd_device_csr(args: argparse.Namespace) -> int:
         ws.update_request(spec)
     else:
         ws = Workspace.create(spec, path)
-    target = device.target(
-        _password_for(device, args),
-        fingerprint=args.fingerprint,
-        trust_system=args.trust_system,
-        replace_fingerprint=args.replace_fingerprint,
-    )
-    target = _ask_trust_on_first_contact(target)
+    target = login_target(device, args)
+    target = ask_trust_on_first_contact(target)
     summary, device_csr = adopt_csr_from_device(
         ws, target, args.context, timing=Timing(timeout=args.timeout)
     )
@@ -312,35 +263,13 @@ def cmd_device_csr(args: argparse.Namespace) -> int:
     return 0
 
 
-def _ask_trust_on_first_contact(target: DeviceTarget) -> DeviceTarget:
-    """On a terminal, show an unknown device's certificate and ask; elsewhere the deployment
-    stops with DeviceUntrusted, whose hint gives the --fingerprint to pass."""
-    if target.fingerprint or target.trust_system or pins.get_pin(target.host, target.port):
-        return target
-    if not (sys.stdin and sys.stdin.isatty()):
-        return target
-    subject, fp = presented_certificate(target.host, target.port)
-    print(f"{target.label} presents a certificate not trusted yet:", file=sys.stderr)
-    # The fingerprint first, on its own line; the subject is the peer's text, escaped.
-    print(f"  SHA-256  {fp}\n  subject  {escape_peer(subject)}", file=sys.stderr)
-    print("Compare it with the device's web page or console.", file=sys.stderr)
-    if input("Trust this certificate for this device? [y/N] ").strip().lower() not in ("y", "yes"):
-        raise DeployError(f"{target.label} was not trusted.", "Nothing was sent to the device.")
-    return replace(target, fingerprint=fp)
-
-
 def cmd_contexts(args: argparse.Namespace) -> int:
     from app.mediant.contexts import read_tls_contexts
 
     host, port = parse_host_port(args.host)
     device = SavedDevice(host=host, port=port, user=args.user)
-    target = device.target(
-        _password_for(device, args),
-        fingerprint=args.fingerprint,
-        trust_system=args.trust_system,
-        replace_fingerprint=args.replace_fingerprint,
-    )
-    target = _ask_trust_on_first_contact(target)
+    target = login_target(device, args)
+    target = ask_trust_on_first_contact(target)
     identity, rows = read_tls_contexts(target, timing=Timing(timeout=args.timeout))
     print(f"{target.label}: {identity.product}, firmware {identity.firmware}", file=sys.stderr)
     for row in rows:

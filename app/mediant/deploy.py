@@ -205,7 +205,8 @@ def backup_name(host: str, port: int, when: dt.datetime | None = None) -> str:
     return f"{safe}_{port}_{stamp}.ini"
 
 
-def _write_backup(backups_dir: Path, host: str, port: int, data: bytes) -> Path:
+def write_backup(backups_dir: Path, host: str, port: int, data: bytes) -> Path:
+    """Keep a device's INI in backups_dir, owner-only, never over an earlier backup."""
     path = backups_dir / backup_name(host, port)
     n = 1
     while path.exists():  # two deployments in the same second keep both backups
@@ -313,7 +314,7 @@ class _Plan:
                 f"({len(data)} bytes).",
                 "Download it from the web UI (Actions > Configuration File > Save INI File).",
             )
-        self.backup = _write_backup(self.backups_dir, self.t.host, self.t.port, data)
+        self.backup = write_backup(self.backups_dir, self.t.host, self.t.port, data)
         rows = parse_tls_contexts(data.decode("utf-8", errors="replace"))
         known = {r.index: r for r in rows}
         missing = [c for c in self.t.contexts if c not in known]

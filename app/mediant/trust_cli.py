@@ -10,7 +10,11 @@ from pathlib import Path
 from typing import Any
 
 from app.errors import AccertError, InputError
-from app.mediant.cli import add_device_login_options
+from app.mediant.device_login import (
+    add_device_login_options,
+    ask_trust_on_first_contact,
+    login_target,
+)
 from app.mediant.devices import SavedDevice, load_devices, parse_host_port
 from app.peer_text import escape_peer
 
@@ -78,9 +82,8 @@ def _jobs(args: argparse.Namespace, platform_key: str) -> list[tuple[SavedDevice
 
 
 def cmd_sbc_trust(args: argparse.Namespace) -> int:
-    from app.mediant.cli import _ask_trust_on_first_contact, _password_for
     from app.mediant.client import Timing
-    from app.mediant.deploy import _write_backup, client_for
+    from app.mediant.deploy import client_for, write_backup
     from app.mediant.trust import TrustReport, check_store, fix_store
     from app.paths import workspaces_root
     from app.platforms import load_platform
@@ -107,14 +110,9 @@ def cmd_sbc_trust(args: argparse.Namespace) -> int:
             )
             continue
         try:
-            target = device.target(
-                _password_for(device, args),
-                fingerprint=args.fingerprint,
-                trust_system=args.trust_system,
-                replace_fingerprint=args.replace_fingerprint,
-            )
+            target = login_target(device, args)
             if args.host:
-                target = _ask_trust_on_first_contact(target)
+                target = ask_trust_on_first_contact(target)
         except AccertError as exc:
             if args.host:
                 raise
@@ -127,7 +125,7 @@ def cmd_sbc_trust(args: argparse.Namespace) -> int:
                 report: TrustReport
                 if args.add:
                     backups.mkdir(parents=True, exist_ok=True)
-                    write = partial(_write_backup, backups, target.host, target.port)
+                    write = partial(write_backup, backups, target.host, target.port)
                     report = fix_store(
                         client,
                         target.label,
