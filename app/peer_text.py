@@ -44,3 +44,11 @@ def escape_peer(text: object, *, keep_newlines: bool = False) -> str:
     return "".join(
         ch if (keep_newlines and ch == "\n") or not is_unsafe(ch) else _visible(ch) for ch in s
     )
+
+
+def peer_line(text: object, limit: int = 400) -> str:
+    """Peer text for one line of a message (a CA's problem detail, a hook's output): escaped
+    like escape_peer, a line break included, and cut at `limit` characters so that a CA or a
+    script cannot flood the screen."""
+    line = escape_peer(text).strip()
+    return line if len(line) <= limit else line[: limit - 3] + "..."

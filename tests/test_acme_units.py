@@ -14,7 +14,7 @@ from app.acme import account
 from app.acme.dns import TxtRecord
 from app.acme.dns.hook import argv
 from app.acme.dns.rfc2136 import Rfc2136Publisher, read_key_file, remember_secret
-from app.acme.errors import DnsError, from_problem, peer
+from app.acme.errors import DnsError, from_problem
 from app.acme.settings import AcmeSettings
 from app.errors import InputError
 from tests.conftest import MemoryKeyring
@@ -90,7 +90,34 @@ def test_problem_documents_become_one_line_with_a_hint() -> None:
     assert (
         "Run the same command again once the cause is fixed" in from_problem(unknown, "answer").hint
     )
-    assert peer("a\u202eb\nc") == "a\\u202eb c"
+
+
+def test_ca_problem_document_cannot_forge_a_line_or_hide_text() -> None:
+    # A problem document as a CA sends it (RFC 8555 section 6.7): a forged second line and a
+    # terminal escape in its detail, a bell in a subproblem's name, and a zero-width space and a
+    # right-to-left override in the subproblem's detail. Each is shown as an escape.
+    problem = messages.Error.from_json(
+        {
+            "type": "urn:ietf:params:acme:error:compound",
+            "detail": "Some names were rejected\n  SHA-256  AB:AB\x1b[8m",
+            "subproblems": [
+                {
+                    "type": "urn:ietf:params:acme:error:rejectedIdentifier",
+                    "detail": "not allowed\u200b\u202eevil",
+                    "identifier": {"type": "dns", "value": "bad\x07.example.com"},
+                }
+            ],
+        }
+    )
+    error = from_problem(problem, "accept the order")
+    assert str(error.message) == (
+        "The CA refused to accept the order: Some names were rejected\\x0a  SHA-256  "
+        "AB:AB\\x1b[8m; bad\\x07.example.com: not allowed\\u200b\\u202eevil (compound)."
+    )
+    assert "\n" not in error.message and error.message.isprintable()
+    flood = messages.Error(typ="urn:ietf:params:acme:error:malformed", detail="x" * 5000)
+    message = from_problem(flood, "create the account").message
+    assert "x" * 397 + "... (malformed)." in message and len(message) < 460
 
 
 def test_tsig_key_file_as_bind_writes_it(tmp_path: Path) -> None:

@@ -23,7 +23,7 @@ from app import cli
 from app.estate.inventory import Target
 from app.estate.report import to_html
 from app.estate.scan import scan
-from app.peer_text import escape_peer
+from app.peer_text import escape_peer, peer_line
 from app.tls_probe import fetch_served_chain
 from tests.fakes.mediant_sim import MediantSim, SimContext
 from tests.fakes.tls_listeners import TlsListener
@@ -62,6 +62,12 @@ def test_escape_peer_shows_controls_and_keeps_ordinary_text() -> None:
     assert escape_peer("a\nb\x1b[8mc\u202ed\u200be\x00") == "a\\x0ab\\x1b[8mc\\u202ed\\u200be\\x00"
     assert escape_peer("line1\nline2\r", keep_newlines=True) == "line1\nline2\\x0d"
     assert escape_peer("\u2028\U000e0001") == "\\u2028\\U000e0001"
+
+
+def test_peer_line_is_one_escaped_line_of_bounded_length() -> None:
+    assert peer_line("  a\u202eb\nc\t\u200b ") == "a\\u202eb\\x0ac\\x09\\u200b"
+    assert peer_line("Zürich 東京") == "Zürich 東京"
+    assert peer_line("y" * 50, 20) == "y" * 17 + "..."
 
 
 def evil_device() -> MediantSim:

@@ -1,7 +1,7 @@
 """ACME and DNS failures as our own errors: one line for the engineer, and what to do about it.
 
 RFC 8555 problem documents (section 6.7) are mapped by their type; the CA's own detail is
-kept, with control characters escaped (it is peer text).
+kept, with control characters escaped (it is peer text: app.peer_text.peer_line).
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 from app.errors import AccertError
+from app.peer_text import peer_line
 
 
 class AcmeError(AccertError):
@@ -27,23 +28,6 @@ class AcmeCancelled(AcmeError):
 
 class DnsError(AccertError):
     """A TXT record could not be published, removed or seen where the CA will look."""
-
-
-def peer(text: object, limit: int = 400) -> str:
-    """Peer text made safe for one line of a terminal or a label."""
-    out = []
-    for ch in str(text):
-        code = ord(ch)
-        if ch in "\r\n\t":
-            out.append(" ")
-        elif code < 0x20 or code == 0x7F or 0x80 <= code < 0xA0:
-            out.append(f"\\x{code:02x}")
-        elif 0x200E <= code <= 0x200F or 0x202A <= code <= 0x202E or 0x2066 <= code <= 0x2069:
-            out.append(f"\\u{code:04x}")  # bidirectional overrides reorder what is shown
-        else:
-            out.append(ch)
-    line = " ".join("".join(out).split())
-    return line if len(line) <= limit else line[: limit - 3] + "..."
 
 
 RETRY_RUN = "Nothing was imported; the CSR is kept. Run the same command again"
@@ -143,11 +127,11 @@ def from_problem(
     'unauthorized' or 'malformed' answer to a new account."""
     code = str(getattr(problem, "code", "") or "")
     typ = str(getattr(problem, "typ", "") or "")
-    detail = peer(getattr(problem, "detail", "") or getattr(problem, "title", "") or typ)
+    detail = peer_line(getattr(problem, "detail", "") or getattr(problem, "title", "") or typ)
     subs = getattr(problem, "subproblems", None) or ()
     for sub in subs[:3]:
         ident = getattr(getattr(sub, "identifier", None), "value", "")
-        detail += f"; {peer(ident)}: {peer(getattr(sub, 'detail', '') or '')}"
+        detail += f"; {peer_line(ident)}: {peer_line(getattr(sub, 'detail', '') or '')}"
     hint = _HINTS.get(code, "")
     if with_eab and code in ("unauthorized", "malformed", "badSignatureAlgorithm"):
         hint = EAB_HINT

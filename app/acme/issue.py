@@ -29,10 +29,11 @@ from app.acme.dns.propagation import (
     parse_server,
     wait_visible,
 )
-from app.acme.errors import AcmeCancelled, AcmeError, DnsError, from_problem, peer
+from app.acme.errors import AcmeCancelled, AcmeError, DnsError, from_problem
 from app.acme.network import Network
 from app.acme.settings import AcmeSettings
 from app.errors import ChainProblem, InputError, KeyMismatch, WorkspaceError
+from app.peer_text import peer_line
 from app.response_check import ImportOutcome
 from app.workspace import Stage, Workspace
 
@@ -129,7 +130,7 @@ class _Issuer:
             return messages.Directory.from_json(response.json())
         except (ValueError, jose.errors.DeserializationError) as exc:
             raise AcmeError(
-                f"{peer(self.settings.directory)} is not an ACME directory.",
+                f"{peer_line(self.settings.directory)} is not an ACME directory.",
                 "Copy the ACME directory URL from the CA's documentation (it usually ends "
                 "in /directory).",
             ) from exc
@@ -180,7 +181,7 @@ class _Issuer:
                 ) from exc
         terms = getattr(directory.meta, "terms_of_service", None)
         if terms:
-            self.say(f"Agreeing to the CA's terms of service: {peer(terms)}")
+            self.say(f"Agreeing to the CA's terms of service: {peer_line(terms)}")
         registration = messages.NewRegistration.from_data(
             email=s.email or None,
             terms_of_service_agreed=True,
@@ -483,13 +484,13 @@ def issue(
         ws.log("acme-failed", error=type(exc).__name__)
         raise AcmeError(
             f"The CA's answer could not be used while trying to {run.action} "
-            f"({type(exc).__name__}: {peer(exc, 200)}).",
+            f"({type(exc).__name__}: {peer_line(exc, 200)}).",
             "Run again; if it repeats, the CA may not speak standard ACME (RFC 8555).",
         ) from exc
     except requests.exceptions.SSLError as exc:
         ws.log("acme-failed", error="tls")
         raise AcmeError(
-            f"The HTTPS certificate of {run.host} is not trusted ({peer(exc, 200)}).",
+            f"The HTTPS certificate of {run.host} is not trusted ({peer_line(exc, 200)}).",
             "For a private ACME CA pass its root with --ca-bundle FILE; public CAs are trusted "
             "through the Windows certificate store.",
         ) from exc

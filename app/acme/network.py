@@ -18,8 +18,9 @@ from acme import client, messages
 from requests.adapters import HTTPAdapter
 
 from app import __version__
-from app.acme.errors import AcmeError, peer
+from app.acme.errors import AcmeError
 from app.keys import PrivateKey
+from app.peer_text import peer_line
 
 TIMEOUT = 30
 
@@ -56,7 +57,7 @@ def ssl_context(ca_bundle: str) -> ssl.SSLContext:
         except (OSError, ssl.SSLError) as exc:
             raise AcmeError(
                 f"The CA bundle {path} cannot be read as PEM certificates "
-                f"({peer(getattr(exc, 'strerror', None) or exc)}).",
+                f"({peer_line(getattr(exc, 'strerror', None) or exc)}).",
                 "Give the PEM file of the root that signed the ACME server's HTTPS certificate.",
             ) from exc
         return ctx
@@ -94,7 +95,7 @@ class Network(client.ClientNetwork):
 class _Refuse(HTTPAdapter):
     def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> Any:
         raise AcmeError(
-            f"The CA pointed to a plain http:// address ({peer(request.url)}).",
+            f"The CA pointed to a plain http:// address ({peer_line(request.url)}).",
             "ACME runs over HTTPS only; check the directory URL.",
         )
 

@@ -14,7 +14,8 @@ import subprocess
 from pathlib import Path
 
 from app.acme.dns import TxtRecord
-from app.acme.errors import DnsError, peer
+from app.acme.errors import DnsError
+from app.peer_text import peer_line
 
 HOOK_TIMEOUT = 300.0  # a cloud API call plus its own wait; a hung hook must not hang us
 
@@ -125,4 +126,4 @@ class HookPublisher:
 
 def _tail(data: bytes, lines: int = 3) -> str:
     text = data.decode("utf-8", errors="replace").strip().splitlines()
-    return peer(" | ".join(text[-lines:]), 300)
+    return peer_line(" | ".join(text[-lines:]), 300)

@@ -19,7 +19,8 @@ import dns.rdatatype
 import dns.resolver
 
 from app.acme.dns import TxtRecord
-from app.acme.errors import AcmeCancelled, DnsError, peer
+from app.acme.errors import AcmeCancelled, DnsError
+from app.peer_text import peer_line
 
 INTERVAL = 2.0
 QUERY_TIMEOUT = 3.0
@@ -193,4 +194,4 @@ def wait_visible(
 
 
 def describe(servers: list[Server]) -> str:
-    return ", ".join(peer(str(s)) for s in servers)
+    return ", ".join(peer_line(str(s)) for s in servers)

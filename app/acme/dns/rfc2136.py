@@ -28,7 +28,8 @@ import dns.update
 
 from app.acme.dns import TxtRecord
 from app.acme.dns.propagation import Server, parse_server
-from app.acme.errors import DnsError, peer
+from app.acme.errors import DnsError
+from app.peer_text import peer_line
 
 if TYPE_CHECKING:
     from app.acme.settings import AcmeSettings
@@ -77,7 +78,7 @@ def read_key_file(path: Path) -> tuple[dns.name.Name, str, bytes]:
     except (binascii.Error, ValueError, dns.exception.DNSException) as exc:
         raise DnsError(
             f"The TSIG key in {path} has an unreadable secret or unknown algorithm "
-            f"({peer(alg.group('alg'))}).",
+            f"({peer_line(alg.group('alg'))}).",
             "Use hmac-sha256 and the secret as tsig-keygen wrote it.",
         ) from exc
     return dns.name.from_text(match.group("name")), str(algorithm), raw
@@ -92,7 +93,7 @@ def named_key(name: str, algorithm: str, secret: str) -> tuple[dns.name.Name, st
             raise ValueError("empty")
     except (binascii.Error, ValueError) as exc:
         raise DnsError(
-            f"The TSIG secret of key {peer(name)} is not base64.",
+            f"The TSIG secret of key {peer_line(name)} is not base64.",
             'Copy it from the key file: the text between the quotes after secret "...".',
         ) from exc
     try:
@@ -100,11 +101,11 @@ def named_key(name: str, algorithm: str, secret: str) -> tuple[dns.name.Name, st
         alg = dns.name.from_text(algorithm)
     except dns.exception.DNSException as exc:
         raise DnsError(
-            f"{peer(name)!r} is not a TSIG key name.",
+            f"{peer_line(name)!r} is not a TSIG key name.",
             'Give the name from the key file: key "name" { ... };',
         ) from exc
     if alg not in _ALGORITHMS:
-        raise DnsError(f"Unknown TSIG algorithm {peer(algorithm)}.", "Use hmac-sha256.")
+        raise DnsError(f"Unknown TSIG algorithm {peer_line(algorithm)}.", "Use hmac-sha256.")
     return key_name, str(alg), raw
 
 
@@ -144,7 +145,7 @@ class Rfc2136Publisher:
             self.zone = dns.name.from_text(zone.strip()) if zone.strip() else None
         except dns.exception.DNSException as exc:
             raise DnsError(
-                f"{peer(zone)!r} is not a DNS zone name ({type(exc).__name__}).",
+                f"{peer_line(zone)!r} is not a DNS zone name ({type(exc).__name__}).",
                 "Give the zone as the server knows it, e.g. example.com, or leave it empty.",
             ) from exc
 
@@ -158,8 +159,8 @@ class Rfc2136Publisher:
             secret = secret or remembered_secret(settings.rfc2136_server, settings.tsig_key_name)
             if not secret:
                 raise DnsError(
-                    f"The secret of TSIG key {peer(settings.tsig_key_name)} for "
-                    f"{peer(settings.rfc2136_server)} is not in the credential store.",
+                    f"The secret of TSIG key {peer_line(settings.tsig_key_name)} for "
+                    f"{peer_line(settings.rfc2136_server)} is not in the credential store.",
                     "Open the ACME dialog in the wizard and enter the TSIG secret again.",
                 )
             key = named_key(settings.tsig_key_name, settings.tsig_algorithm, secret)
