@@ -23,6 +23,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.timing import Row, print_rows
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
@@ -98,17 +100,13 @@ def main() -> None:
     dns_s = statistics.median(dns_parts)
     net = statistics.median(t - d for t, d in zip(totals, dns_parts, strict=True))
     imp = statistics.median(imports)
-    print(f"{'what':<40} {'accert':>10} {'reference':>10} {'ratio':>7}  reference")
-    rows = [
+    rows: list[Row] = [
         ("ACME wildcard+bare, excl. DNS", net, imp, "accert import of the same chain"),
         ("ACME wildcard+bare, with DNS hook", total, None, ""),
         ("  of which DNS hook calls + checks", dns_s, None, ""),
         ("first order incl. new account", account_run, None, ""),
     ]
-    for name, ours_s, ref_s, ref_name in rows:
-        ratio = f"{ours_s / ref_s:.2f}" if ref_s else "-"
-        ref = f"{ref_s * 1000:.1f} ms" if ref_s else "-"
-        print(f"{name:<40} {ours_s * 1000:>7.1f} ms {ref:>10} {ratio:>7}  {ref_name}")
+    print_rows(rows)
 
 
 if __name__ == "__main__":

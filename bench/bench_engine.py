@@ -8,24 +8,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-
-def timed(fn: Callable[[], object], rounds: int) -> float:
-    samples = []
-    for _ in range(rounds):
-        start = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
+from bench.timing import Row, print_rows, timed
 
 
 def main() -> None:
@@ -43,7 +33,7 @@ def main() -> None:
     from tests.pki import TestCA
 
     counter = iter(range(10_000))
-    rows: list[tuple[str, float, float | None, str]] = []
+    rows: list[Row] = []
     for key_type, openssl_arg in [(KeyType.RSA2048, "rsa:2048"), (KeyType.RSA4096, "rsa:4096"),
                                   (KeyType.EC256, "ec")]:  # fmt: skip
         spec = RequestSpec(Subject("*.example.com", "Example", country="GB"), (), key_type)
@@ -80,11 +70,7 @@ def main() -> None:
                   ExportOptions(PRESETS["everything"].artifacts, "bench-password"))  # fmt: skip
 
     rows.append(("export everything (8 files, checked)", timed(export_all, args.rounds), None, ""))
-    print(f"{'what':<40} {'accert':>10} {'reference':>10} {'ratio':>7}  reference")
-    for name, ours_s, ref_s, ref_name in rows:
-        ratio = f"{ours_s / ref_s:.2f}" if ref_s else "-"
-        ref = f"{ref_s * 1000:.1f} ms" if ref_s else "-"
-        print(f"{name:<40} {ours_s * 1000:>7.1f} ms {ref:>10} {ratio:>7}  {ref_name}")
+    print_rows(rows)
 
 
 if __name__ == "__main__":

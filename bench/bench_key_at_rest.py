@@ -10,24 +10,14 @@ random one (p=1), against the old PBKDF2 file and `openssl pkey` reading the sam
 from __future__ import annotations
 
 import argparse
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-
-def timed(fn: Callable[[], object], rounds: int) -> float:
-    samples = []
-    for _ in range(rounds):
-        start = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
+from bench.timing import Row, print_rows, timed
 
 
 def main() -> None:
@@ -58,7 +48,7 @@ def main() -> None:
 
     base = timed(lambda: keys.load_at_rest(old, passphrase, "old"), args.rounds)
     reference = timed(openssl_reads, args.rounds)
-    rows = [
+    rows: list[Row] = [
         ("open, PBKDF2-2048 (before)", base, reference, "openssl pkey (scrypt p=5)"),
         ("open, scrypt p=5 (person)", timed(lambda: keys.load_at_rest(person, passphrase, "p"),
                                             args.rounds), reference, "openssl pkey (scrypt p=5)"),
@@ -67,10 +57,7 @@ def main() -> None:
         ("encrypt, scrypt p=5", timed(lambda: keys.encrypt_at_rest(key, passphrase),
                                       args.rounds), reference, "openssl pkey (scrypt p=5)"),
     ]  # fmt: skip
-    for what, ours, ref, ref_name in rows:
-        print(
-            f"{what:<30} {ours * 1000:8.1f} ms {ref * 1000:8.1f} ms {ours / ref:5.2f}  {ref_name}"
-        )
+    print_rows(rows)
 
 
 if __name__ == "__main__":
