@@ -49,6 +49,8 @@ pytestmark = [
 
 
 def open_acme(qtbot: QtBot, w: RenewalWizard) -> tuple[ResponsePage, AcmeDialog]:
+    """A new renewal up to its CSR, then "Get it from the CA now (ACME)…" on the CA response
+    page: the dialog, empty."""
     new_renewal_to_csr(qtbot, w, KeyType.RSA2048)
     click_next(qtbot, w)
     resp = page(w, ResponsePage)
@@ -60,13 +62,37 @@ def open_acme(qtbot: QtBot, w: RenewalWizard) -> tuple[ResponsePage, AcmeDialog]
     return resp, dialog
 
 
-def fill_for_pebble(qtbot: QtBot, d: AcmeDialog, pebble: Pebble, dns: ChallTestSrv) -> None:
+def start_order(
+    qtbot: QtBot,
+    w: RenewalWizard,
+    ca: Pebble,
+    dns: ChallTestSrv,
+    *,
+    hook: str | None = None,
+    eab: tuple[str, str] | None = None,
+) -> tuple[ResponsePage, AcmeDialog]:
+    """What the person does: open_acme, the CA filled in as "Other", DNS through `hook` or by
+    hand (then the records are on screen when this returns), the EAB key id and HMAC if given,
+    and Start."""
+    resp, d = open_acme(qtbot, w)
     # The presets are the CAs' documented URLs; a private CA is "Other".
     assert [d.ca.itemText(i) for i in range(len(PRESETS))] == [p.name for p in PRESETS]
     d.ca.setCurrentIndex(d.ca.findText(OTHER))
-    type_into(qtbot, d.directory, pebble.directory)
-    type_into(qtbot, d.ca_bundle, str(pebble.ca_bundle))
+    type_into(qtbot, d.directory, ca.directory)
+    type_into(qtbot, d.ca_bundle, str(ca.ca_bundle))
     type_into(qtbot, d.resolvers, dns.dns)
+    if hook is None:
+        click(qtbot, d.use_manual)
+    else:
+        click(qtbot, d.use_hook)
+        type_into(qtbot, d.hook, hook)
+    if eab is not None:
+        type_into(qtbot, d.eab_kid, eab[0])
+        type_into(qtbot, d.eab_hmac, eab[1])
+    click(qtbot, d.start)
+    if hook is None:
+        qtbot.waitUntil(d.records.isVisible, timeout=WAIT_MS)
+    return resp, d
 
 
 def test_acme_with_a_hook_from_the_ca_response_page_to_export(
@@ -78,11 +104,7 @@ def test_acme_with_a_hook_from_the_ca_response_page_to_export(
     tmp_path: Path,
 ) -> None:
     w = wizard
-    resp, d = open_acme(qtbot, w)
-    fill_for_pebble(qtbot, d, pebble, challtestsrv)
-    click(qtbot, d.use_hook)
-    type_into(qtbot, d.hook, pebble_hook)
-    click(qtbot, d.start)
+    resp, d = start_order(qtbot, w, pebble, challtestsrv, hook=pebble_hook)
     assert d.running() and not d.start.isEnabled()  # the GUI is free while the CA works
     qtbot.waitUntil(lambda: not d.isVisible(), timeout=WAIT_MS)
     steps = [d.steps.item(i).text() for i in range(d.steps.count())]
@@ -111,12 +133,7 @@ def test_acme_manual_dns_with_copy_buttons_and_live_visibility(
     pebble: Pebble,
     challtestsrv: ChallTestSrv,
 ) -> None:
-    w = wizard
-    resp, d = open_acme(qtbot, w)
-    fill_for_pebble(qtbot, d, pebble, challtestsrv)
-    click(qtbot, d.use_manual)
-    click(qtbot, d.start)
-    qtbot.waitUntil(d.records.isVisible, timeout=WAIT_MS)
+    resp, d = start_order(qtbot, wizard, pebble, challtestsrv)
     fields = d.records.findChildren(QLineEdit)
     pairs = [(fields[i].text(), fields[i + 1].text()) for i in range(0, len(fields), 2)]
     assert {name for name, _ in pairs} == {
@@ -144,11 +161,7 @@ def test_acme_stop_while_waiting_for_dns_keeps_the_renewal_as_it_was(
     challtestsrv: ChallTestSrv,
 ) -> None:
     w = wizard
-    resp, d = open_acme(qtbot, w)
-    fill_for_pebble(qtbot, d, pebble, challtestsrv)
-    click(qtbot, d.use_manual)
-    click(qtbot, d.start)
-    qtbot.waitUntil(d.records.isVisible, timeout=WAIT_MS)
+    resp, d = start_order(qtbot, w, pebble, challtestsrv)
     click(qtbot, d.cancel)  # "Stop" while running
     qtbot.waitUntil(lambda: not d.running(), timeout=WAIT_MS)
     assert d.isVisible()
@@ -173,13 +186,8 @@ def test_acme_eab_hmac_goes_to_the_credential_store_and_a_wrong_one_is_said_inli
     ca.start()
     try:
         w = wizard
-        resp, d = open_acme(qtbot, w)
-        fill_for_pebble(qtbot, d, ca, challtestsrv)
-        click(qtbot, d.use_hook)
-        type_into(qtbot, d.hook, pebble_hook)
-        type_into(qtbot, d.eab_kid, kid)
-        type_into(qtbot, d.eab_hmac, new_eab_key()[1])  # a wrong one first
-        click(qtbot, d.start)
+        wrong_hmac = new_eab_key()[1]  # a wrong one first
+        resp, d = start_order(qtbot, w, ca, challtestsrv, hook=pebble_hook, eab=(kid, wrong_hmac))
         qtbot.waitUntil(lambda: not d.running(), timeout=WAIT_MS)
         assert d.message.text().startswith("The CA refused to create the ACME account")
         assert "key id and HMAC" in d.message.text()
