@@ -218,12 +218,15 @@ class TestCA:
         return self.inter_crt.read_bytes()
 
 
-def self_signed(cn: str, *, days: int = 365) -> tuple[bytes, bytes]:
-    """A self-signed EC certificate and its PEM key, e.g. a device's ACL_<serial> cert."""
+def self_signed(cn: str, *, days: int = 365, san: bool = True) -> tuple[bytes, bytes]:
+    """A self-signed EC certificate and its PEM key, e.g. a device's ACL_<serial> cert.
+
+    `cn` is taken as given, unchecked, so a test can forge one (overlong, with control
+    characters); `san=False` leaves out the subjectAltName, which could not hold such a name."""
     key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn, _validate=False)])
     now = dt.datetime.now(dt.UTC)
-    cert = (
+    builder = (
         x509.CertificateBuilder()
         .subject_name(name)
         .issuer_name(name)
@@ -231,9 +234,12 @@ def self_signed(cn: str, *, days: int = 365) -> tuple[bytes, bytes]:
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - dt.timedelta(minutes=5))
         .not_valid_after(now + dt.timedelta(days=days))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName(cn)]), critical=False)
-        .sign(key, hashes.SHA256())
     )
+    if san:
+        builder = builder.add_extension(
+            x509.SubjectAlternativeName([x509.DNSName(cn)]), critical=False
+        )
+    cert = builder.sign(key, hashes.SHA256())
     key_pem = key.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.TraditionalOpenSSL,

@@ -4,16 +4,12 @@ the Summary."""
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QApplication, QTreeWidgetItem, QWidget
 from pytestqt.qtbot import QtBot
@@ -23,7 +19,7 @@ from app.request import KeyType
 from app.workspace import Stage, Workspace
 from tests.fakes.tls_listeners import TlsListener, issue, stop_all
 from tests.helpers import wildcard_spec
-from tests.pki import TestCA, openssl
+from tests.pki import TestCA, openssl, self_signed
 from tests.test_wizard import WAIT_MS, _open, click, click_next, page, wait_outcome
 from ui.cert_view import CertificateDialog
 from ui.pages.response import ResponsePage
@@ -76,21 +72,8 @@ def test_the_fields_a_user_looks_for_agree_with_openssl(test_ca: TestCA, tmp_pat
 
 
 def test_control_and_bidi_characters_in_a_subject_are_shown_escaped() -> None:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name(
-        [x509.NameAttribute(NameOID.COMMON_NAME, "evil\u202eexample.com\nSHA-256: AA")]
-    )
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(7)
-        .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=30))
-        .sign(key, hashes.SHA256())
-    )
+    pem, _ = self_signed("evil\u202eexample.com\nSHA-256: AA", san=False)
+    cert = x509.load_pem_x509_certificate(pem)
     info = details(cert)
     for _field, value in info.rows:
         assert "\u202e" not in value

@@ -14,10 +14,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from app import cli
 from app.estate.inventory import Target
@@ -28,33 +24,12 @@ from app.tls_probe import fetch_served_chain
 from tests.fakes.mediant_sim import MediantSim, SimContext
 from tests.fakes.tls_listeners import TlsListener
 from tests.helpers import requested
+from tests.pki import self_signed
 
 FAKE_FP = ":".join(["AB"] * 32)
 # The forged line, then ESC[8m to hide the real fingerprint line, then an RLO.
 EVIL_CN = f"sbc1\n  SHA-256  {FAKE_FP}\x1b[8m\u202eevil\u0085"
 UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u200e\u200f]")
-
-
-def evil_certificate(cn: str = EVIL_CN) -> tuple[bytes, bytes]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn, _validate=False)])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=30))
-        .sign(key, hashes.SHA256())
-    )
-    key_pem = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
-    return cert.public_bytes(serialization.Encoding.PEM), key_pem
 
 
 def test_escape_peer_shows_controls_and_keeps_ordinary_text() -> None:
@@ -72,7 +47,7 @@ def test_peer_line_is_one_escaped_line_of_bounded_length() -> None:
 
 def evil_device() -> MediantSim:
     sim = MediantSim()
-    cert, key = evil_certificate()
+    cert, key = self_signed(EVIL_CN, san=False)
     sim.web = SimContext("default", key, cert)
     return sim
 
@@ -128,7 +103,7 @@ def test_gui_trust_question_puts_the_fingerprint_first_and_escapes() -> None:
 
 
 def test_logs_and_html_report_escape_what_a_server_presents(tmp_path: Path) -> None:
-    cert, key = evil_certificate()
+    cert, key = self_signed(EVIL_CN, san=False)
     with TlsListener(cert, key, tmp_path / "tls") as server:
         rows = scan([Target("127.0.0.1", ports=(server.port,))], timeout=5)
     (row,) = rows

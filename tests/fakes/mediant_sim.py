@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import contextlib
 import copy
-import datetime as dt
 import email.parser
 import email.policy
 import functools
@@ -30,11 +29,10 @@ from pathlib import Path
 from typing import Any
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.x509.oid import NameOID
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
-from tests.pki import openssl
+from tests.pki import openssl, self_signed
 
 API = "/api/v1"
 
@@ -47,24 +45,6 @@ def _pem_key(key: Any) -> bytes:
             serialization.NoEncryption(),
         )
     )
-
-
-def _self_signed(cn: str) -> tuple[bytes, bytes]:
-    """The device's own ACL_<serial>-style certificate (EC: quick to make for 50 devices)."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=365))
-        .sign(key, hashes.SHA256())
-    )
-    return cert.public_bytes(serialization.Encoding.PEM), _pem_key(key)
 
 
 @functools.lru_cache(maxsize=256)
@@ -154,7 +134,8 @@ class MediantSim:
         self.saves = 0
         self.resets = 0
         self.down_until = 0.0
-        cert, key = _self_signed(self.realm)
+        # The device's own ACL_<serial>-style certificate (EC: quick to make for 50 devices).
+        cert, key = self_signed(self.realm, san=False)
         self.running: list[SimContext] = [SimContext(n, key, cert) for n in contexts]
         self.saved: list[SimContext] = copy.deepcopy(self.running)
         self.web: SimContext = copy.deepcopy(self.running[0])  # what the HTTPS port serves now
