@@ -10,7 +10,7 @@ from cryptography.hazmat.primitives import serialization
 
 from app.errors import DeployError, InputError
 from app.material import DeployMaterial
-from app.ovoc.console import choose, menu_entries
+from app.ovoc.console import Console, choose, menu_entries
 from app.ovoc.deploy import plan_files
 from app.ovoc.manual import manual_steps, write_manual_files
 from app.ovoc.profile import available_profiles, load_profile
@@ -35,6 +35,58 @@ CERT_MENU = """
   3) Import Server Certificates from Certificate Authority (CA)
   q. Back
 Enter your choice : """
+
+
+class CutChannel:
+    """OVOC's output as SSH delivers it after a PTY read that ended mid-line: one piece per
+    read, then silence (a prompt waits for input)."""
+
+    def __init__(self, *pieces: bytes) -> None:
+        self.pieces = list(pieces)
+
+    def settimeout(self, _seconds: float) -> None:
+        pass
+
+    def recv(self, _size: int) -> bytes:
+        if not self.pieces:
+            raise TimeoutError
+        return self.pieces.pop(0)
+
+
+@pytest.mark.parametrize(
+    ("pieces", "line"),
+    [
+        (
+            [
+                b"Error: failed to generate the SEM PKCS#",
+                b"12 file from the certificate files.\r\n",
+            ],
+            "Error: failed to generate the SEM PKCS#12 file from the certificate files.",
+        ),
+        (
+            [b"PKCS#", b"12 file and JKS Keystore generated successfully\r\n"],
+            "PKCS#12 file and JKS Keystore generated successfully",
+        ),
+        ([b"Zertifikat f\xc3", b"\xbcr ovoc\r\n"], "Zertifikat für ovoc"),
+    ],
+)
+def test_output_cut_mid_line_is_not_taken_for_a_prompt(pieces: list[bytes], line: str) -> None:
+    # "PKCS#" ends like the root prompt '#\s*$': before, the import's result was judged on
+    # "...SEM PKCS#" (no hint) or a success was missed.
+    p = load_profile("ovoc-8")
+    channel = CutChannel(
+        b"Importing server certificates ...\r\n", *pieces, b"Press Enter to continue"
+    )
+    console = Console(channel, "ovoc")  # type: ignore[arg-type]
+    key, text = console.expect(
+        {"enter": p.press_enter, "menu": p.menu_prompt, "shell": p.root_prompt}, 5, "importing"
+    )
+    assert key == "enter"
+    assert text.splitlines() == [
+        "Importing server certificates ...",
+        line,
+        "Press Enter to continue",
+    ]
 
 
 @pytest.fixture(scope="module")

@@ -6,6 +6,7 @@ masked. The import counts as done only when OVOC prints the profile's success te
 
 from __future__ import annotations
 
+import codecs
 import re
 import time
 from collections.abc import Callable
@@ -30,6 +31,11 @@ class ConsoleTimeouts:
 
 DEFAULT_TIMEOUTS = ConsoleTimeouts()
 
+# A prompt is where the peer stops and waits for input. Output can reach us cut anywhere (a PTY
+# read or an SSH packet ends mid-line), and "...the SEM PKCS#" of "PKCS#12" ends like a root
+# prompt: a match counts only once this long has passed with nothing more arriving.
+PROMPT_QUIET = 0.1
+
 
 @dataclass(frozen=True)
 class ImportOutcome:
@@ -49,6 +55,8 @@ class Console:
         self._log: list[str] = []
         self.last_seen = ""
         self._echo: str | None = None  # a secret just typed, until we know it was not echoed
+        # A UTF-8 character cut between two reads is decoded whole, not as two U+FFFD.
+        self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
 
     @classmethod
     def open(cls, transport: paramiko.Transport, host: str, timeout: float) -> Console:
@@ -76,17 +84,19 @@ class Console:
             raise self._dropped("sending input") from exc
 
     def expect(self, patterns: dict[str, str], timeout: float, step: str) -> tuple[str, str]:
-        """Wait until one of `patterns` (checked in order) matches; return (key, text read)."""
+        """Wait until one of `patterns` (checked in order) matches and the peer has gone quiet;
+        return (key, text read)."""
         deadline = time.monotonic() + timeout
-        self.chan.settimeout(0.2)
         while True:
-            for key, pattern in patterns.items():
-                if re.search(pattern, self.pending):
-                    text = self.pending
-                    self._log.append(text)
-                    self.last_seen = text
-                    self.pending = ""
-                    return key, text
+            key = next((k for k, p in patterns.items() if re.search(p, self.pending)), None)
+            if key is not None and (self._quiet() or time.monotonic() >= deadline):
+                text = self.pending
+                self._log.append(text)
+                self.last_seen = text
+                self.pending = ""
+                return key, text
+            if key is not None:
+                continue  # more came: the match may have been half a line, look again
             if time.monotonic() >= deadline:
                 raise DeployError(
                     f"{self.host} did not answer as expected while {step} "
@@ -94,16 +104,30 @@ class Console:
                     "The console differs from the OVOC profile: compare the transcript in the "
                     "workspace log with the profile's prompts, or deploy by hand (manual mode).",
                 )
-            try:
-                data = self.chan.recv(65536)
-            except TimeoutError:
-                continue
-            except (OSError, paramiko.SSHException) as exc:
-                raise self._dropped(step) from exc
-            if not data:
-                raise self._dropped(step)
-            self.pending += _clean(data.decode("utf-8", "replace"))
-            self._mask_echo()
+            self._read(0.2, step)
+
+    def _read(self, wait: float, step: str) -> bool:
+        """Add what arrives within `wait` seconds to `pending`; False if nothing did."""
+        self.chan.settimeout(wait)
+        try:
+            data = self.chan.recv(65536)
+        except TimeoutError:
+            return False
+        except (OSError, paramiko.SSHException) as exc:
+            raise self._dropped(step) from exc
+        if not data:
+            raise self._dropped(step)
+        self.pending += _clean(self._decoder.decode(data))
+        self._mask_echo()
+        return True
+
+    def _quiet(self) -> bool:
+        """Nothing more within PROMPT_QUIET. A connection that ends here is quiet too: what
+        matched is all there is, and the next read reports the drop."""
+        try:
+            return not self._read(PROMPT_QUIET, "reading")
+        except DeployError:
+            return True
 
     def _mask_echo(self) -> None:
         """A terminal may echo a password typed before the program turned echo off: the
