@@ -320,27 +320,32 @@ def test_manual_mode_prints_the_records_and_waits_for_them(
         "--directory", pebble.directory, "--ca-bundle", str(pebble.ca_bundle),
         "--dns-manual", "--dns-resolver", challtestsrv.dns,
     ]  # fmt: skip
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "app", "acme", str(ws), *args],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    out_file = tmp_path / "stdout.txt"
+    with out_file.open("w") as out_sink:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "app", "acme", str(ws), *args],
+            stdin=subprocess.DEVNULL,
+            stdout=out_sink,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
     assert proc.stderr is not None
     shown: list[str] = []
     record = re.compile(r'^\s+(_acme-challenge\.manual\.example\.test\.)\s+TXT\s+"([^"]+)"')
-    for line in proc.stderr:
-        shown.append(line)
-        match = record.match(line)
-        if match:
-            # The person creates each record as shown; accert is waiting, checking.
-            challtestsrv.set_txt(match.group(1), match.group(2))
-        if "visible at" in line and "Waiting" not in line:
-            break
-    out, err = proc.communicate(timeout=120)
-    assert proc.returncode == 0, "".join(shown) + err
+    # Every line is read here, to the end: communicate() after a partial read of this pipe
+    # loses what that read had buffered (later lines that arrived in the same chunk).
+    with proc.stderr:
+        for line in proc.stderr:
+            shown.append(line)
+            match = record.match(line)
+            if match:
+                # The person creates each record as shown; accert is waiting, checking.
+                challtestsrv.set_txt(match.group(1), match.group(2))
+    proc.wait(timeout=120)
+    err, out = "".join(shown), out_file.read_text()
+    assert proc.returncode == 0, err
     assert sum(1 for line in shown if record.match(line)) == 2
+    assert any("TXT records visible at" in line for line in shown)
     assert "You may now remove the _acme-challenge TXT records" in err
     assert "Verdict: Matches your key" in out
     challtestsrv.clear_txt("_acme-challenge.manual.example.test")
