@@ -116,7 +116,6 @@ class Sshd:
         host_key: Path | None = None,
     ) -> None:
         self.user, self.folder = user, folder
-        self.port = free_port()
         self.host_key = host_key or make_host_key(folder)
         keys = authorized_keys or folder / "authorized_keys"
         keys.touch()
@@ -124,8 +123,7 @@ class Sshd:
         script = folder / "ovoc_console.py"
         shutil.copy(SIMULATOR, script)
         script.chmod(0o755)
-        lines = [
-            f"Port {self.port}",
+        self._settings = [
             "ListenAddress 127.0.0.1",
             f"HostKey {self.host_key}",
             f"PidFile {folder / 'sshd.pid'}",
@@ -142,29 +140,39 @@ class Sshd:
             f"ForceCommand /usr/bin/python3 {script} {settings}",
         ]
         if sftp:
-            lines.append(f"Subsystem sftp {SFTP_SERVER}")
-        config = folder / "sshd_config"
-        config.write_text("\n".join(lines) + "\n")
+            self._settings.append(f"Subsystem sftp {SFTP_SERVER}")
         Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)  # privilege separation directory
         self.log = folder / "sshd.log"
+        # The free port may be taken by someone else before sshd binds it (other test runs
+        # share the machine): then sshd says so and exits, and another port is tried.
+        for _ in range(5):
+            self.port = free_port()
+            if self._start():
+                return
+        raise RuntimeError(f"sshd found no free port: {self.log.read_text()}")
+
+    def _start(self) -> bool:
+        config = self.folder / "sshd_config"
+        config.write_text("\n".join([f"Port {self.port}", *self._settings]) + "\n")
         with open(self.log, "wb") as log:
             self.proc = subprocess.Popen(
                 [SSHD, "-D", "-e", "-f", str(config)], stdout=log, stderr=subprocess.STDOUT
             )
-        self._wait_ready()
-
-    def _wait_ready(self) -> None:
-        for _ in range(100):  # at most ~5 s
+        # Ready when sshd says it listens (its own log line), however long a loaded machine
+        # makes that take; the deadline only bounds a failure.
+        ready = f"Server listening on 127.0.0.1 port {self.port}."
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            text = self.log.read_text(errors="replace")
+            if ready in text:
+                return True
             if self.proc.poll() is not None:
-                raise RuntimeError(f"sshd exited: {self.log.read_text()}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as s:
-                    if s.recv(4).startswith(b"SSH-"):
-                        return
-            except OSError:
-                time.sleep(0.05)
+                if "Address already in use" in text:
+                    return False
+                raise RuntimeError(f"sshd exited: {text}")
+            time.sleep(0.02)
         self.stop()
-        raise RuntimeError(f"sshd did not start: {self.log.read_text()}")
+        raise RuntimeError(f"sshd did not start within 60 s: {self.log.read_text()}")
 
     def public_host_key(self) -> str:
         return Path(str(self.host_key) + ".pub").read_text()
