@@ -73,13 +73,23 @@ def _read_holder(fd: int) -> str:
 if sys.platform == "win32":
     import msvcrt
 
+    # Windows byte-range locks are mandatory: a lock on byte 0 would keep the next run from
+    # reading who holds it ("pid N since ..."). The locked byte lies far past the text.
+    _LOCKED_BYTE = 1 << 30
+
     def _lock(fd: int) -> None:
-        os.lseek(fd, 0, os.SEEK_SET)
-        msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+        os.lseek(fd, _LOCKED_BYTE, os.SEEK_SET)
+        try:
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+        finally:
+            os.lseek(fd, 0, os.SEEK_SET)
 
     def _unlock(fd: int) -> None:
-        os.lseek(fd, 0, os.SEEK_SET)
-        msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
+        os.lseek(fd, _LOCKED_BYTE, os.SEEK_SET)
+        try:
+            msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
+        finally:
+            os.lseek(fd, 0, os.SEEK_SET)
 
 else:
     import fcntl
