@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
+import sysconfig
 from pathlib import Path
 
 from app.request import KeyType, RequestSpec, Subject
@@ -12,6 +14,13 @@ from app.workspace import Workspace
 from tests.pki import TestCA, openssl
 
 KEYTOOL = shutil.which("keytool")
+
+
+def console_script(name: str = "accert") -> Path:
+    """The program pip installs for `name`: .venv/bin/NAME, or NAME.exe in Scripts on Windows,
+    which is not beside python.exe outside a venv (the Windows job installs without one)."""
+    folder = Path(sysconfig.get_path("scripts"))
+    return folder / (f"{name}.exe" if sys.platform == "win32" else name)
 
 
 def keytool(*args: str | Path, password: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import sys
 from pathlib import Path
 
 import pytest
@@ -63,8 +64,14 @@ def test_hook_command_lines_follow_lego_and_windows_conventions() -> None:
         "present", "_acme-challenge.example.com.", "-Ab_c",
     ]  # fmt: skip
     assert argv("dns.CMD", "cleanup", RECORD)[:3] == ["cmd", "/c", "dns.CMD"]
-    assert argv("'/opt/my hooks/dns' --ttl 60", "present", RECORD) == [
-        "/opt/my hooks/dns", "--ttl", "60", "present", "_acme-challenge.example.com.", "-Ab_c",
+    # A path with spaces, quoted as that system's shell would quote it.
+    if sys.platform == "win32":
+        program = r"C:\Program Files\dns hooks\dns.exe"
+        quoted = f'"{program}" --ttl 60'
+    else:
+        quoted, program = "'/opt/my hooks/dns' --ttl 60", "/opt/my hooks/dns"
+    assert argv(quoted, "present", RECORD) == [
+        program, "--ttl", "60", "present", "_acme-challenge.example.com.", "-Ab_c",
     ]  # fmt: skip
 
 
@@ -197,8 +204,6 @@ def test_account_passphrase_goes_to_the_credential_store(memory_keyring: object)
 
 def test_hook_gets_the_values_in_its_environment_too(tmp_path: Path) -> None:
     """A PowerShell hook reads $env:ACCERT_VALUE: a value that begins with '-' is safe there."""
-    import sys
-
     from app.acme.dns.hook import HookPublisher
 
     out = tmp_path / "seen.txt"
@@ -209,7 +214,7 @@ def test_hook_gets_the_values_in_its_environment_too(tmp_path: Path) -> None:
         "os.environ['ACCERT_ACTION'] + ' ' + os.environ['ACCERT_FQDN'] + ' ' + "
         "os.environ['ACCERT_VALUE'] + '\\n')\n"
     )
-    hook = HookPublisher(f"{sys.executable} {script}")
+    hook = HookPublisher(f'"{sys.executable}" "{script}"')  # quoted as a user quotes them
     hook.present(RECORD)
     hook.cleanup(RECORD)
     assert out.read_text().splitlines() == [

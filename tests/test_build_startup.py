@@ -15,6 +15,8 @@ from types import ModuleType
 
 import pytest
 
+from tests.helpers import console_script
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -27,7 +29,7 @@ def _build() -> ModuleType:
 
 
 def _console_script() -> Path:
-    script = Path(sys.executable).parent / ("accert.exe" if os.name == "nt" else "accert")
+    script = console_script()
     assert script.is_file(), f"{script} missing: pip install -e . makes it"
     return script
 

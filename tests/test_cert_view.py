@@ -180,6 +180,7 @@ def test_the_dashboard_opens_what_a_port_serves(
         csv_file.write_text(
             f"Host;Ports;Kind;Name;Site\r\n127.0.0.1;{listener.port};sbc;SBC Lab;London\r\n",
             encoding="utf-8",
+            newline="",  # the CRLF as written, on Windows too (not CR CR LF)
         )
         _w, d = open_dashboard(qtbot)
         d.choose_open = lambda _title, _filter: str(csv_file)

@@ -7,7 +7,6 @@ import http.server
 import os
 import shutil
 import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,10 +16,10 @@ import pytest
 from app.ca_response import Source
 from app.workspace import Workspace
 from tests.conftest import TEST_PASSPHRASE
-from tests.helpers import issued
+from tests.helpers import console_script, issued
 from tests.pki import TestCA, openssl
 
-ACCERT = Path(sys.executable).parent / ("accert.exe" if os.name == "nt" else "accert")
+ACCERT = console_script()
 
 
 def accert(

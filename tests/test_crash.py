@@ -1,5 +1,6 @@
-"""Killed at any instant (SIGKILL: no cleanup, no except, no finally), a renewal still opens,
-its key is never lost or damaged, and the interrupted step can be done again.
+"""Killed at any instant (SIGKILL, or TerminateProcess on Windows: no cleanup, no except, no
+finally), a renewal still opens, its key is never lost or damaged, and the interrupted step can
+be done again.
 
 A real `python -m app` child is killed after delays spread over the time the step takes, so
 the kills land in start-up, key generation, every atomic write and the log. No hook in the
@@ -10,7 +11,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -54,7 +54,7 @@ def _kill_after(args: Sequence[str], env: dict[str, str], delay: float) -> bool:
         child.wait(timeout=delay)
         return False  # it finished first: a run that was not interrupted
     except subprocess.TimeoutExpired:
-        child.send_signal(signal.SIGKILL)
+        child.kill()  # SIGKILL (TerminateProcess on Windows)
         child.wait(timeout=10)
         return True
 
@@ -76,7 +76,7 @@ def _kill_once(args: Sequence[str], env: dict[str, str], seen: Callable[[], bool
     try:
         while child.poll() is None and time.monotonic() < deadline:
             if seen():
-                child.send_signal(signal.SIGKILL)
+                child.kill()  # SIGKILL (TerminateProcess on Windows)
                 child.wait(timeout=10)
                 return True
             time.sleep(0.0002)

@@ -70,6 +70,7 @@ def estate(tmp_path_factory: pytest.TempPathFactory, test_ca: TestCA) -> Iterato
         f"127.0.0.1;{lab_ports};sbc;SBC Lab;London\r\n"
         f"localhost;{ports['closed']};sbc;SBC Gone;Paris\r\n",
         encoding="utf-8",
+        newline="",  # the CRLF as written, on Windows too (not CR CR LF)
     )
     yield Estate(path, ports)
     stop_all(list(listeners.values()))

@@ -4,8 +4,6 @@ crash logs are owner-only like every file we write."""
 from __future__ import annotations
 
 import os
-import stat
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,6 +13,7 @@ from app.mediant import pins
 from app.paths import log_dir
 from app.tls_probe import fetch_served_chain
 from tests.fakes.mediant_sim import MediantSim
+from tests.owner_only import assert_owner_only
 
 PASSWORD = "Pässwörd-€-日本-🔒"  # € and beyond are outside Latin-1
 
@@ -45,7 +44,6 @@ def test_a_refused_non_ascii_password_is_a_clear_error_not_a_crash(
     assert not (log_dir() / "crash.log").exists()
 
 
-@pytest.mark.skipif(sys.platform == "win32", reason="POSIX modes; Windows ACLs in windows.yml")
 def test_crash_logs_are_owner_only() -> None:
     old = log_dir() / "crash.log"
     old.parent.mkdir(parents=True, exist_ok=True)
@@ -55,10 +53,11 @@ def test_crash_logs_are_owner_only() -> None:
         raise RuntimeError("boom")
     except RuntimeError:
         path = cli._record_crash()
-    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert_owner_only(path, 0o600)
     assert "RuntimeError: boom" in path.read_text() and "older version" in path.read_text()
 
     from ui.feedback import log_unexpected
 
     gui = Path(log_unexpected(RuntimeError("gui boom"), "Traceback: gui boom"))
-    assert stat.S_IMODE(gui.stat().st_mode) == 0o600 and "gui boom" in gui.read_text()
+    assert_owner_only(gui, 0o600)
+    assert "gui boom" in gui.read_text()

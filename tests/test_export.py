@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import stat
 from pathlib import Path
 
 import pytest
@@ -13,6 +12,7 @@ from app.export import PRESETS, Artifact, ExportOptions, KeyFormat
 from app.request import KeyType
 from app.workspace import Stage, Workspace
 from tests.helpers import issued, keytool
+from tests.owner_only import assert_owner_only
 from tests.pki import TestCA, openssl
 
 PFX_PASSWORD = "Pfx-Export-Pass-42"
@@ -56,7 +56,7 @@ def test_everything_preset_is_accepted_by_openssl(
     key = files[Artifact.KEY]
     assert key.read_bytes().startswith(header)
     assert b"ENCRYPTED" not in key.read_bytes()
-    assert stat.S_IMODE(key.stat().st_mode) == 0o600
+    assert_owner_only(key, 0o600)
     assert openssl("pkey", "-in", key, "-pubout") == pubkey_of_cert(files[Artifact.CERT])
     # The chain verifies: leaf via intermediates to the root.
     out = openssl("verify", "-CAfile", files[Artifact.ROOT], "-untrusted", files[Artifact.CHAIN],

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import stat
-import sys
 from pathlib import Path
 
 import pytest
@@ -33,6 +31,7 @@ from app.tls_probe import fetch_served_chain
 from tests.conftest import MemoryKeyring
 from tests.fakes.mediant_material import FAST, make_material
 from tests.fakes.mediant_sim import MediantSim
+from tests.owner_only import assert_owner_only
 from tests.pki import TestCA
 
 INI = """;** Ini File **
@@ -163,8 +162,7 @@ def test_manual_files_and_steps(tmp_path: Path, test_ca: TestCA) -> None:
     material = make_material(test_ca, tmp_path / "m")
     files = write_manual_files(material, tmp_path / "manual", include_key=True)
     assert files["key"].read_bytes().startswith(b"-----BEGIN RSA PRIVATE KEY-----")
-    if sys.platform != "win32":
-        assert stat.S_IMODE(files["key"].stat().st_mode) == 0o600
+    assert_owner_only(files["key"], 0o600)
     steps = manual_steps("6.60A.300.001", files)
     assert any("Configuration > System > Certificates" in s for s in steps)
     assert any(str(files["ca1"]) in s for s in steps)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import signal
 import ssl
 import subprocess
 import sys
@@ -145,7 +144,7 @@ def test_lock_refuses_a_second_run_and_a_kill_releases_it(tmp_path: Path) -> Non
     assert child.stdout is not None and child.stdout.readline().strip() == b"locked"
     with pytest.raises(RenewBusy):
         RenewLock(tmp_path).__enter__()
-    child.send_signal(signal.SIGKILL)
+    child.kill()  # SIGKILL (TerminateProcess on Windows)
     child.wait(timeout=10)
     child.stdout.close()
     with RenewLock(tmp_path):

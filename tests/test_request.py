@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import stat
 from pathlib import Path
 
 import pytest
@@ -11,6 +10,7 @@ from app.errors import InputError
 from app.request import KeyType, RequestSpec, Subject, parse_key_type, validate
 from app.workspace import Workspace
 from tests.helpers import requested, wildcard_spec
+from tests.owner_only import assert_owner_only
 from tests.pki import openssl
 
 
@@ -130,8 +130,8 @@ def test_key_is_encrypted_at_rest_and_owner_only(tmp_path: Path) -> None:
     key_file = ws.path / "private.key"
     pem = key_file.read_bytes()
     assert pem.startswith(b"-----BEGIN ENCRYPTED PRIVATE KEY-----")
-    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
-    assert stat.S_IMODE(ws.path.stat().st_mode) == 0o700
+    assert_owner_only(key_file, 0o600)
+    assert_owner_only(ws.path, 0o700)
     # openssl opens it only with the passphrase.
     with pytest.raises(RuntimeError):
         openssl("pkey", "-in", key_file, "-passin", "pass:wrong", "-noout")

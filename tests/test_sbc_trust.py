@@ -16,6 +16,7 @@ from app.platforms import load_platform
 from app.tls_probe import fetch_served_chain
 from tests.fakes.mediant_material import FAST
 from tests.fakes.mediant_sim import MediantSim
+from tests.owner_only import assert_owner_only
 from tests.pki import self_signed
 
 TEAMS = load_platform("teams")
@@ -87,7 +88,8 @@ def test_add_backs_up_first_then_only_the_missing_roots_then_saves_and_reads_bac
     assert calls[-2:] == ["POST /actions/saveConfiguration", "GET /files/tls/1/trustedRoot"]
     # The backup is the device's INI, on disk, owner-only.
     [backup] = backups.iterdir()
-    assert "[ TLSContexts ]" in backup.read_text() and backup.stat().st_mode & 0o077 == 0
+    assert "[ TLSContexts ]" in backup.read_text()
+    assert_owner_only(backup)
     # In flash: what was there, in its order, then the six missing roots; no duplicate.
     saved = fps(sim.trusted_store(1, saved=True))
     assert saved[: len(before)] == before and len(saved) == len(set(saved)) == 9

@@ -13,7 +13,6 @@ import base64
 import json
 import os
 import re
-import stat
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -30,6 +29,7 @@ from app.workspace import Workspace
 from tests.conftest import TEST_PASSPHRASE
 from tests.fakes.mediant_sim import MediantSim
 from tests.helpers import KEYTOOL
+from tests.owner_only import assert_owner_only
 from tests.pki import TestCA
 
 PFX_PASSWORD = "Pfx-Export-Secret-7731"
@@ -183,11 +183,6 @@ def test_full_run_leaves_no_secret_behind(tmp_path: Path, run: Runner, test_ca: 
     )
 
 
-def _mode(path: Path) -> int:
-    return stat.S_IMODE(path.stat().st_mode)
-
-
-@pytest.mark.skipif(sys.platform == "win32", reason="POSIX modes; Windows ACLs in atomic.py")
 def test_secret_files_are_owner_only(tmp_path: Path, run: Runner, test_ca: TestCA) -> None:
     old_umask = os.umask(0o022)  # a usual, permissive default: nothing secret may inherit it
     try:
@@ -200,11 +195,11 @@ def test_secret_files_are_owner_only(tmp_path: Path, run: Runner, test_ca: TestC
             "--pfx-password-env", "PFX_PW")  # fmt: skip
     finally:
         os.umask(old_umask)
-    assert _mode(ws / "private.key") == 0o600
-    assert _mode(ws) & 0o077 == 0, oct(_mode(ws))
+    assert_owner_only(ws / "private.key", 0o600)
+    assert_owner_only(ws)
     secrets = [p for p in out.iterdir() if p.suffix in (".key", ".pfx", ".p12", ".jks")]
     assert {p.suffix for p in secrets} >= {".key", ".pfx", ".jks"}
     for path in secrets:
-        assert _mode(path) == 0o600, (path.name, oct(_mode(path)))
+        assert_owner_only(path, 0o600)
     # The key inside the renewal is encrypted at rest.
     assert (ws / "private.key").read_bytes().startswith(b"-----BEGIN ENCRYPTED PRIVATE KEY-----")

@@ -7,6 +7,7 @@ this is the test that would crash the interpreter if ownership went wrong again.
 from __future__ import annotations
 
 import gc
+import os
 import subprocess
 import sys
 import time
@@ -136,7 +137,9 @@ def test_runners_that_come_and_go_while_their_tasks_finish(qtbot: QtBot) -> None
 
 def test_a_fatal_signal_leaves_a_crash_report(tmp_path: Path) -> None:
     """faulthandler writes a crash into the logs folder, where the next start finds it."""
-    env = {"ACCERT_HOME": str(tmp_path), "QT_QPA_PLATFORM": "offscreen", "PATH": "/usr/bin:/bin"}
+    env = {"ACCERT_HOME": str(tmp_path), "QT_QPA_PLATFORM": "offscreen", "PATH": os.defpath}
+    if "SYSTEMROOT" in os.environ:  # Windows: a Python started without it cannot run
+        env["SYSTEMROOT"] = os.environ["SYSTEMROOT"]
     code = (
         "from app.crash_log import enable_crash_log; enable_crash_log(); "
         "import faulthandler; faulthandler._sigsegv()"

@@ -367,19 +367,18 @@ def test_scan_with_estate_csv_open_in_excel_keeps_its_exit_codes(
 # --- 8. keytool: never from the current folder, read the same in every language -----------------
 
 
+KEYTOOL_NAME = "keytool.exe" if sys.platform == "win32" else "keytool"
+
+
 def _fake_keytool(folder: Path) -> Path:
+    """A planted keytool, never run here: what is checked is which one would be."""
     folder.mkdir(parents=True, exist_ok=True)
-    fake = folder / "keytool"
+    fake = folder / KEYTOOL_NAME
     fake.write_text('#!/bin/sh\necho planted >> "$(dirname "$0")/ran"\nexit 1\n')
     fake.chmod(0o755)
     return fake
 
 
-@pytest.mark.skipif(
-    sys.platform == "win32",
-    reason="reproduces Windows' current-folder search with a POSIX script and PATH; on Windows "
-    "the keytool fallback itself runs in test_the_jks_check_reads_keytool_in_any_language",
-)
 def test_keytool_is_never_taken_from_the_current_folder(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -393,13 +392,15 @@ def test_keytool_is_never_taken_from_the_current_folder(
     monkeypatch.chdir(planted.parent)
     monkeypatch.delenv("JAVA_HOME", raising=False)
     monkeypatch.setenv("PATH", os.pathsep.join([".", "", str(Path(real).parent)]))
-    assert shutil.which("keytool") == "./keytool"  # what a search from here would run
-    assert find_keytool() == str(Path(real).parent / "keytool")
+    # What a search from here would run (on Windows in PATHEXT's case: .\keytool.EXE).
+    here = os.path.join(os.curdir, KEYTOOL_NAME)
+    assert os.path.normcase(shutil.which("keytool") or "") == os.path.normcase(here)
+    assert find_keytool() == str(Path(real).parent / KEYTOOL_NAME)
     # JAVA_HOME's own keytool comes first, as Java tools expect.
     java = tmp_path / "jdk"
     _fake_keytool(java / "bin")
     monkeypatch.setenv("JAVA_HOME", str(java))
-    assert find_keytool() == str(java / "bin" / "keytool")
+    assert find_keytool() == str(java / "bin" / KEYTOOL_NAME)
 
 
 def test_the_jks_check_reads_keytool_in_any_language(

@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -21,10 +20,10 @@ from app.cli import main
 from app.errors import PassphraseError
 from app.passwords import from_file
 from app.workspace import Workspace
-from tests.helpers import issued
+from tests.helpers import console_script, issued
 from tests.pki import TestCA, openssl
 
-ACCERT = Path(sys.executable).parent / ("accert.exe" if sys.platform == "win32" else "accert")
+ACCERT = console_script()
 
 # --- 2. password files as Windows tools write them --------------------------------------------
 

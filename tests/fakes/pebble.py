@@ -29,6 +29,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from tests.fakes import require_linux
+
 PEBBLE = shutil.which("pebble")
 CHALLTESTSRV = shutil.which("pebble-challtestsrv")
 HOOK_SCRIPT = Path(__file__).with_name("challtest_hook.py")
@@ -54,6 +56,7 @@ def free_tcp_udp_port() -> int:
 
 
 def _require(tool: str | None, name: str) -> str:
+    require_linux(name)
     if tool is None:
         raise RuntimeError(
             f"{name} is not installed: run scripts/install-test-deps.sh (Debian package pebble)"
@@ -292,4 +295,4 @@ def new_eab_key() -> tuple[str, str]:
 def hook_command(challtestsrv: ChallTestSrv, *, publish: bool = True) -> str:
     """The DNS hook a user would write, here publishing into challtestsrv (lego's convention)."""
     mode = "" if publish else " --publish-nothing"
-    return f"{sys.executable} {HOOK_SCRIPT} --api {challtestsrv.management}{mode}"
+    return f'"{sys.executable}" "{HOOK_SCRIPT}" --api {challtestsrv.management}{mode}'
