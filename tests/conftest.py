@@ -13,6 +13,21 @@ from tests.pki import TestCA
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+# The fixtures that start Debian's services: OpenSSH's sshd logging in a useradd'd account
+# (ssh_user, and ovoc on top of it), pebble with pebble-challtestsrv (challtestsrv, pebble,
+# pebble_hook, eab_pebble), bind9. A test asking for one is marked `linux_services`: Linux CI
+# runs it, windows.yml deselects it by that marker and reports how many (pyproject: markers).
+LINUX_SERVICE_FIXTURES = frozenset(
+    {"ssh_user", "ovoc", "challtestsrv", "pebble", "pebble_hook", "eab_pebble", "bind9"}
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if LINUX_SERVICE_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.linux_services)
+
+
 TEST_PASSPHRASE = "correct horse battery staple 4 tests"
 
 

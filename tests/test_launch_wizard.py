@@ -24,6 +24,7 @@ def _headless_env() -> dict[str, str]:
     return env
 
 
+@pytest.mark.linux_only  # Windows always has a display: main.py would open the wizard
 def test_main_without_a_display_says_what_to_do_in_our_words() -> None:
     proc = subprocess.run(
         [sys.executable, "main.py"], cwd=ROOT, env=_headless_env(),
@@ -96,6 +97,7 @@ def _start(checkout: Path) -> subprocess.CompletedProcess[str]:
     )  # fmt: skip
 
 
+@pytest.mark.linux_only  # scripts/wizard is bash; on Windows the README's steps are pip's
 def test_scripts_wizard_installs_only_when_pyproject_changed(fake_checkout: Path) -> None:
     pip_log = fake_checkout / "pip.log"
     first = _start(fake_checkout)

@@ -135,7 +135,8 @@ def test_workflow_loads_and_every_step_is_real() -> None:
             assert ("run" in step) != ("uses" in step), step
             if "uses" in step:
                 assert step["uses"].split("@")[0] in {
-                    "actions/checkout", "actions/setup-python", "actions/upload-artifact"
+                    "actions/checkout", "actions/setup-python", "actions/setup-java",
+                    "actions/upload-artifact",
                 }  # fmt: skip
             else:
                 assert step.get("name"), step

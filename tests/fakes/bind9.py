@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.fakes import require_linux
 from tests.fakes.pebble import free_tcp_udp_port
 
 NAMED = shutil.which("named") or "/usr/sbin/named"
@@ -55,6 +56,7 @@ class Bind9:
     proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> Bind9:
+        require_linux("bind9")
         if not Path(NAMED).exists():
             raise RuntimeError("named is not installed: run scripts/install-test-deps.sh (bind9)")
         self.folder.mkdir(parents=True, exist_ok=True)

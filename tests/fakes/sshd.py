@@ -9,7 +9,6 @@ variant simply has no Subsystem line, so clients must fall back to SCP.
 from __future__ import annotations
 
 import os
-import pwd
 import secrets
 import shutil
 import socket
@@ -18,6 +17,8 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from tests.fakes import require_linux
 
 SSHD = shutil.which("sshd") or "/usr/sbin/sshd"
 SFTP_SERVER = next(
@@ -62,6 +63,9 @@ class TestUser:
 
 
 def create_user() -> TestUser:
+    require_linux("OpenSSH's sshd with a useradd'd account")
+    import pwd  # POSIX only: imported here so the module imports on Windows (free_port)
+
     if os.geteuid() != 0:
         raise RuntimeError(
             "The OVOC SSH tests start a real sshd with password login and need root "
