@@ -290,3 +290,14 @@ def test_acme_rfc2136_from_the_dialog_on_bind9_secret_in_the_credential_store(
         assert reopened.tsig_secret.text() == ""
     finally:
         ca.stop()
+
+
+def test_acme_rfc2136_says_when_no_credential_store_can_keep_the_secret(
+    qtbot: QtBot,
+    wizard: RenewalWizard,  # noqa: F811
+) -> None:
+    _resp, d = open_acme(qtbot, wizard)  # the tests' keyring is the 'fail' backend: no store
+    assert not d.no_store.isVisible()
+    click(qtbot, d.use_rfc2136)
+    assert d.no_store.isVisible()
+    assert d.no_store.text().startswith("This computer has no credential store: the secret")

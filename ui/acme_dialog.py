@@ -179,6 +179,7 @@ class AcmeDialog(QDialog):
         """Server, zone and the TSIG key the DNS administrator set up; the secret goes to the
         credential store, never into the settings."""
         self.tsig_key_file = ""  # a key file `accert acme` recorded, kept while no name is typed
+        self._store_checked = False
         box = QWidget()
         form = QFormLayout(box)
         form.setContentsMargins(24, 0, 0, 0)
@@ -210,6 +211,13 @@ class AcmeDialog(QDialog):
         secret_label = QLabel("TSIG secret (&base64):")
         secret_label.setBuddy(self.tsig_secret)
         form.addRow(secret_label, secret_row)
+        self.no_store = note(
+            "This computer has no credential store: the secret serves this order only,\n"
+            "and accert renew cannot update the DNS by itself."
+        )
+        self.no_store.setWordWrap(False)  # two set lines: a wrapped label here gets one line's room
+        self.no_store.hide()
+        form.addRow(self.no_store)
         return box
 
     def _read_key_file(self) -> None:
@@ -289,6 +297,11 @@ class AcmeDialog(QDialog):
         self.hook.setEnabled(self.use_hook.isChecked())
         self.browse_hook.setEnabled(self.use_hook.isChecked())
         self.rfc2136.setEnabled(self.use_rfc2136.isChecked())
+        if self.use_rfc2136.isChecked() and not self._store_checked:
+            self._store_checked = True  # asked once, when the method is chosen
+            from app.passwords import keyring_available
+
+            self.no_store.setVisible(not keyring_available())
 
     def _browse_hook(self) -> None:
         path = open_file(
