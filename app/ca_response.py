@@ -304,9 +304,14 @@ def _parse_der(der: bytes, name: str, password: str | None, out: Parsed, *, stri
 def _looks_like_pkcs12(der: bytes, name: str) -> bool:
     if name.lower().endswith(_PFX_SUFFIXES):
         return True
-    # PFX ::= SEQUENCE { version INTEGER (3), authSafe ContentInfo, ... }
-    head = der[:24]
-    return b"\x02\x01\x03\x30" in head
+    # PFX ::= SEQUENCE { version INTEGER (3), authSafe ContentInfo, ... }: the version is the
+    # outer SEQUENCE's first element. Not anywhere in the first bytes: a certificate whose
+    # serial number is 3 has INTEGER 3 and a SEQUENCE there too (inside its TBSCertificate).
+    if len(der) < 2 or der[0] != 0x30:
+        return False
+    length_octets = der[1] & 0x7F if der[1] & 0x80 else 0  # 0x80: BER's indefinite length
+    first = 2 + length_octets
+    return der[first : first + 4] == b"\x02\x01\x03\x30"
 
 
 def _parse_pkcs12(der: bytes, name: str, password: str | None, out: Parsed) -> None:

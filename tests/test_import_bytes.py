@@ -174,6 +174,20 @@ def test_der_with_a_line_end_added_is_still_read(last: int) -> None:
     assert len(_read("leaf.cer", der + b"\n")) == 1
 
 
+@pytest.mark.parametrize("serial", [3])
+def test_a_certificate_with_a_small_serial_and_a_line_end_is_not_taken_for_a_pfx(
+    serial: int,
+) -> None:
+    """Serial number 3 puts INTEGER 3 then a SEQUENCE near the start of a certificate, as the
+    start of a PFX has them: with a CRLF added it was taken for a PFX and asked a password
+    (CI caught it in test_der_with_a_line_end_added_is_still_read, whose CA counts serials)."""
+    der = _certificate("ec256", serial, "sbc.example.com", "", 30).public_bytes(
+        serialization.Encoding.DER
+    )
+    for name in ("leaf.cer", "response"):
+        assert _read(name, der + b"\r\n") == _read(name, der), name
+
+
 def test_ber_pfx_is_read_and_explained_without_cryptography_warning(tmp_path: Path) -> None:
     """A PFX in BER (indefinite lengths, as some old tools write): read, with our note, and
     cryptography's own UserWarning never reaches the user's terminal."""
