@@ -20,7 +20,7 @@ from app.workspace import Stage, Workspace
 from tests.fakes.tls_listeners import TlsListener, issue, stop_all
 from tests.helpers import wildcard_spec
 from tests.pki import TestCA, openssl, self_signed
-from tests.test_wizard import WAIT_MS, _open, click, click_next, page, wait_outcome
+from tests.test_wizard import WAIT_MS, _open, _resume, click, click_next, page, wait_outcome
 from ui.cert_view import CertificateDialog
 from ui.pages.response import ResponsePage
 from ui.pages.start import StartPage
@@ -86,10 +86,7 @@ def _resp_page(qtbot: QtBot, test_ca: TestCA, tmp_path: Path) -> tuple[object, R
     ws.generate()
     leaf = test_ca.sign(ws.csr_pem, tmp_path / "leaf.crt")
     w = _open(qtbot)
-    start = page(w, StartPage)
-    assert isinstance(start, StartPage)
-    click(qtbot, start.resume)
-    click_next(qtbot, w)
+    _resume(qtbot, w, ws.path)
     click_next(qtbot, w)
     resp = page(w, ResponsePage)
     assert isinstance(resp, ResponsePage)

@@ -19,6 +19,7 @@ from tests.pki import TestCA
 from tests.test_wizard import (
     WAIT_MS,
     _open,
+    _resume,
     click,
     click_next,
     page,
@@ -27,7 +28,6 @@ from tests.test_wizard import (
 from tests.test_wizard_deploy import _answer_modal
 from ui.pages.csr import CsrPage
 from ui.pages.response import ResponsePage
-from ui.pages.start import StartPage
 from ui.wizard import RenewalWizard
 
 pytestmark = [
@@ -57,10 +57,7 @@ def test_the_ca_response_dialog_opens_where_the_last_files_came_from(
     mail.mkdir()
     leaf = test_ca.sign(ws.csr_pem, mail / "leaf.crt")
     w = _open(qtbot)
-    start = page(w, StartPage)
-    assert isinstance(start, StartPage)
-    click(qtbot, start.resume)
-    click_next(qtbot, w)
+    _resume(qtbot, w, ws.path)
     csr = page(w, CsrPage)
     assert isinstance(csr, CsrPage)
     qtbot.waitUntil(csr.isComplete, timeout=WAIT_MS)

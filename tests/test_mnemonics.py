@@ -273,19 +273,9 @@ def test_a_pfx_renewal_s_pages_too(qtbot: QtBot, test_ca: TestCA, tmp_path: Path
 def test_enter_in_the_pfx_confirm_field_exports(
     qtbot: QtBot, test_ca: TestCA, tmp_path: Path
 ) -> None:
-    from app.ca_response import Source
+    from tests.test_wizard_small import _export_page
 
-    ws = Workspace.create(wildcard_spec(KeyType.EC256))
-    ws.generate()
-    leaf = test_ca.sign(ws.csr_pem, tmp_path / "leaf.crt")
-    ws.import_response([Source("leaf.crt", leaf.read_bytes() + test_ca.inter_pem)])
-    w = _open(qtbot)
-    start = page(w, StartPage)
-    assert isinstance(start, StartPage)
-    click(qtbot, start.resume)
-    click_next(qtbot, w)
-    exp = page(w, ExportPage)
-    assert isinstance(exp, ExportPage)
+    w, exp = _export_page(qtbot, test_ca, tmp_path)
     click(qtbot, exp.preset_buttons["windows"])
     type_into(qtbot, exp.folder, str(tmp_path / "pfx"))
     type_into(qtbot, exp.pass1, "Renew-every-year-2026")

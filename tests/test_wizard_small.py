@@ -15,11 +15,10 @@ from app.request import KeyType
 from app.workspace import Workspace
 from tests.helpers import wildcard_spec
 from tests.pki import TestCA
-from tests.test_wizard import _open, click, click_next, page, type_into
+from tests.test_wizard import _open, _resume, click, click_next, page, type_into
 from ui.device_dialog import DeviceDialog
 from ui.pages.export import ExportPage
 from ui.pages.names import NamesPage
-from ui.pages.start import StartPage
 
 pytestmark = [
     pytest.mark.qt_log_level_fail("WARNING"),
@@ -53,10 +52,7 @@ def _export_page(qtbot: QtBot, test_ca: TestCA, tmp_path: Path) -> tuple[QWizard
     leaf = test_ca.sign(ws.csr_pem, tmp_path / "leaf.crt")
     ws.import_response([Source("leaf.crt", leaf.read_bytes() + test_ca.inter_pem)])
     w = _open(qtbot)
-    start = page(w, StartPage)
-    assert isinstance(start, StartPage)
-    click(qtbot, start.resume)
-    click_next(qtbot, w)
+    _resume(qtbot, w, ws.path)
     exp = page(w, ExportPage)
     assert isinstance(exp, ExportPage)
     return w, exp
