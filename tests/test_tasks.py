@@ -1,4 +1,4 @@
-"""The task helper under load, through the real QThreadPool: thousands of tasks that finish,
+"""The task helper under load, through its real worker threads: thousands of tasks that finish,
 fail, report progress and are cancelled, with garbage collection forced on the GUI thread and
 on the workers, repeated. The wizard once vanished (a segmentation fault) when a task finished;
 this is the test that would crash the interpreter if ownership went wrong again.
@@ -10,6 +10,7 @@ import gc
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -19,6 +20,7 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 from pytestqt.qtbot import QtBot
 
 from app.errors import AccertError
+from tests.test_wizard import wait_listed
 from ui import tasks as tasks_module
 from ui.tasks import TaskRunner
 
@@ -54,7 +56,13 @@ def test_thousands_of_tasks_finish_fail_report_and_cancel_without_a_crash(qtbot:
     layout.addWidget(status)
     unexpected: list[str] = []
     runner = TaskRunner(on_unexpected=lambda exc, _d: unexpected.append(str(exc)), parent=window)
-    assert runner.pool.maxThreadCount() >= 2  # type: ignore[attr-defined]
+    # Two tasks run at once (a deployment does not wait for a scan): each waits for the other.
+    both = threading.Barrier(2, timeout=20)
+    met: list[object] = []
+    for _ in range(2):
+        runner.run("meet", both.wait, on_done=met.append, on_error=met.append)
+    qtbot.waitUntil(lambda: len(met) == 2, timeout=30_000)
+    assert sorted(met) == [0, 1]  # both passed the barrier; a timeout would be a BrokenBarrier
 
     done: list[int] = []
     errors: list[str] = []
@@ -195,6 +203,9 @@ def test_the_next_start_offers_the_crash_report(qtbot: QtBot, isolated_home: Pat
         qtbot.addWidget(w)
         w.ask_show_crash = lambda report: asked.append(report) or True  # the user says Show
         qtbot.waitUntil(lambda: bool(w.findChildren(CrashReportDialog)), timeout=10_000)
+        # Settled before the test lets go of it: qtbot holds windows weakly, so a garbage
+        # collection could otherwise delete this one while its first listing is under way.
+        wait_listed(qtbot, w)
     finally:
         disable_crash_log()
         faulthandler.enable()  # pytest's own, as before

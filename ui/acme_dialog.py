@@ -12,7 +12,6 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QButtonGroup,
@@ -43,15 +42,13 @@ from app.workspace import Workspace
 from ui.base import mono_font, note
 from ui.file_dialogs import open_file
 from ui.message import Message
-from ui.tasks import Task, TaskRunner
+from ui.tasks import Task, TaskRunner, on_gui
 
 OTHER = "Other ACME CA (enter its directory URL)"
 
 
 class AcmeDialog(QDialog):
     """Collects AcmeSettings, runs the order, reports the outcome through `on_issued`."""
-
-    records_ready = Signal(object)  # list[TxtRecord], from the worker: manual DNS records
 
     def __init__(
         self,
@@ -65,7 +62,6 @@ class AcmeDialog(QDialog):
         self.task: Task | None = None
         self.stop = threading.Event()
         self.setWindowTitle("Get the certificate from the CA (ACME)")
-        self.records_ready.connect(self._show_records)
         layout = QVBoxLayout(self)
         names = ", ".join(ws.state.request.all_sans())
         layout.addWidget(note(f"The CA is asked for a certificate for {names}, for this CSR."))
@@ -384,6 +380,8 @@ class AcmeDialog(QDialog):
         self.steps.clear()
         self.records.hide()
 
+        show_records = on_gui(self._show_records)  # the manual DNS records, from the worker
+
         def work(progress: Callable[[str], None]) -> ImportOutcome:
             from app.acme.issue import issue
 
@@ -394,7 +392,7 @@ class AcmeDialog(QDialog):
                 tsig_secret=tsig,
                 progress=progress,
                 cancelled=self.stop.is_set,
-                show_records=self.records_ready.emit,
+                show_records=show_records,
             )
             if hmac and settings.eab_kid:
                 account.remember_hmac(settings.directory, settings.eab_kid, hmac)

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QByteArray, QModelIndex, QObject, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QByteArray, QModelIndex, QRectF, QSize, Qt
 from PySide6.QtGui import QBrush, QColor, QPainter, QPaintEvent
 from PySide6.QtSvg import QSvgRenderer
 from PySide6.QtWidgets import (
@@ -45,7 +45,7 @@ from app.estate.scan import Match, Renewal, ScanRow, renew_these, renewal_from_w
 from app.workspace import Stage
 from ui.base import note
 from ui.message import Message
-from ui.tasks import TaskRunner
+from ui.tasks import TaskRunner, on_gui
 
 if TYPE_CHECKING:
     from cryptography import x509
@@ -178,12 +178,6 @@ class TargetDialog(QDialog):
         super().accept()
 
 
-class _Bridge(QObject):
-    """Scan rows from the worker thread, delivered on the GUI thread."""
-
-    row = Signal(object)
-
-
 class Dashboard(QDialog):
     def __init__(self, wizard: RenewalWizard) -> None:
         super().__init__(wizard)
@@ -203,8 +197,6 @@ class Dashboard(QDialog):
         self.choose_open: Callable[[str, str], str] = self._choose_open
         self.choose_save: Callable[[str, str], str] = self._choose_save
         self.confirm: Callable[[str], bool] = self._confirm
-        self._bridge = _Bridge()
-        self._bridge.row.connect(self._row_arrived)
 
         layout = QVBoxLayout(self)
         top = QHBoxLayout()
@@ -390,6 +382,7 @@ class Dashboard(QDialog):
             self.threshold.value(),
             float(self.wait.value()),
             self.cancel_event,
+            on_gui(self._row_arrived),
             on_done=self._scanned,
             on_error=self._scan_failed,
         )
@@ -401,6 +394,7 @@ class Dashboard(QDialog):
         threshold: int,
         timeout: float,
         cancel: threading.Event,
+        row_arrived: Callable[[ScanRow], None],
     ) -> list[ScanRow]:
         from app.renewal.schedule import self_renewing
 
@@ -415,7 +409,7 @@ class Dashboard(QDialog):
             threshold=threshold,
             renewal=renewal,
             extra_roots=roots,
-            progress=self._bridge.row.emit,
+            progress=row_arrived,
             cancel=cancel,
         )
 

@@ -62,7 +62,7 @@ def open_window(pool: Pool | None = None) -> RenewalWizard:
     window = create_window(pool)
     window.show()
     if reports:
-        QTimer.singleShot(0, lambda: window.offer_crash_report(reports))
+        QTimer.singleShot(0, window, lambda: window.offer_crash_report(reports))
     return window
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -42,7 +42,7 @@ from app.workspace import Workspace
 from ui.base import note
 from ui.device_dialog import DeviceEntry, TrustQuestion, ask_device, ask_trust_dialog
 from ui.message import Message
-from ui.tasks import TaskRunner
+from ui.tasks import TaskRunner, on_gui
 
 if TYPE_CHECKING:  # requests and the deployment load when a device is deployed to
     from app.mediant.client import Timing
@@ -123,12 +123,6 @@ def check_certificates(ws: Workspace, devices: Sequence[SavedDevice]) -> list[Un
     return first_contact(devices, ws.deploy_material(with_key=False).leaf_sha256)
 
 
-class _Bridge(QObject):
-    """Progress from the deployment's worker threads, delivered on the GUI thread."""
-
-    progress = Signal(object)
-
-
 class SbcPanel(QWidget):
     running_changed = Signal(bool)  # the page locks Back and Next while devices are deployed to
 
@@ -156,8 +150,6 @@ class SbcPanel(QWidget):
         self.confirm: Callable[[str], bool] = self._confirm
         # A device without a known password: asked for here, not by sending the user to Edit.
         self.ask_password: Callable[[SavedDevice], tuple[str, bool] | None] = self._ask_password
-        self._bridge = _Bridge()
-        self._bridge.progress.connect(self._on_progress)
         self._running = False
         self._labels: dict[str, str] = {}  # the engine's device label -> our device key
         # Rows whose step is under way: device key -> (step, monotonic time the device began).
@@ -525,21 +517,23 @@ class SbcPanel(QWidget):
             self._deploy_work,
             ws,
             targets,
+            on_gui(self._on_progress),
             on_done=self._done,
             on_error=self._failed,
         )
 
     def _deploy_work(
-        self, ws: Workspace, targets: list[DeviceTarget]
+        self,
+        ws: Workspace,
+        targets: list[DeviceTarget],
+        progress: Callable[[DeviceProgress], None],
     ) -> tuple[FleetReport, Path, Path]:
         from app.mediant.glue import deploy_to_devices
 
         for t in targets:
             if t.fingerprint:  # trusted by the user: pinned, so it is not asked again
                 pins.set_pin(t.host, t.port, t.fingerprint)
-        return deploy_to_devices(
-            ws, targets, progress=self._bridge.progress.emit, timing=self.timing
-        )
+        return deploy_to_devices(ws, targets, progress=progress, timing=self.timing)
 
     def _on_progress(self, p: DeviceProgress) -> None:
         key = self._labels.get(p.label)

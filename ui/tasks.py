@@ -1,42 +1,82 @@
-"""The one way slow work leaves the GUI thread: a QRunnable calling a plain app function.
+"""The one way slow work leaves the GUI thread: a worker thread calling a plain app function.
 
-Results, errors and progress come back by signal, so the page's handlers run on the GUI
-thread. Tests may pass an ImmediatePool to run the work in place.
+Results, errors and progress come back to the GUI thread, so a page's handlers run there.
+Tests may pass an ImmediatePool to run the work in place.
 
-Ownership (lesson 13, and the cause of the wizard vanishing when a task finished): no QObject
-is made per task. Workers emit on one relay that lives on the GUI thread for the whole process
-and is never freed; each signal names its task by number, and the task itself is a plain Python
-object the runner keeps until its outcome has been handled on the GUI thread. So nothing Qt
-delivers to is dropped inside its own slot, and a worker never holds the last reference to a
-QObject (the runnable holds a task number and the relay, and lets go of the function, its
-arguments and the traceback's frames before it reports).
+No Qt object and no Python object crosses a thread through Qt (the crash CI met at stop 12,
+a segmentation fault while the GUI thread collected garbage and a worker emitted a
+`Signal(int, object)`; lesson 13, the wizard vanishing when a task finished, before it):
+- workers are plain Python threads (`concurrent.futures`), so no shiboken wrapper such as a
+  Python `QRunnable` is made or deleted on one;
+- what a worker reports is a Python callable put on one queue; the only thing it asks of Qt
+  is an argument-less signal that wakes the relay, which lives on the GUI thread for the whole
+  process, and the relay runs what was queued, in order;
+- the worker lets go of the function (which may hold a page), and of the traceback's frames,
+  before it reports: the task, kept on the GUI thread until its outcome is handled, holds the
+  last reference, so nothing of a page is freed on a worker.
 """
 
 from __future__ import annotations
 
 import itertools
+import queue
 import threading
+import time
 import traceback
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as wait_for
 from functools import partial
 from typing import Any, Protocol
 
-from PySide6.QtCore import QCoreApplication, QObject, QRunnable, QThread, QThreadPool, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
 
 from app.errors import AccertError
 
 Progress = Callable[[str], None]
+Work = Callable[[], None]
+
+# How long one wake-up of the relay may run queued deliveries before it lets paint and input
+# events in: a scan or a deployment reporting thousands of rows keeps the window responsive.
+_SLICE = 0.02
 
 
 class Pool(Protocol):
-    def start(self, runnable: QRunnable) -> None: ...
+    def start(self, work: Work) -> None: ...
 
 
 class ImmediatePool:
     """Runs each task at once on the calling thread (tests that want no waiting)."""
 
-    def start(self, runnable: QRunnable) -> None:
-        runnable.run()
+    def start(self, work: Work) -> None:
+        work()
+
+
+class WorkerPool:
+    """At most `workers` tasks at once, each on a plain Python thread."""
+
+    def __init__(self, workers: int = 2) -> None:
+        self.workers = workers
+        self._executor = ThreadPoolExecutor(workers, thread_name_prefix="accert-task")
+        self._lock = threading.Lock()
+        self._pending: set[Future[None]] = set()
+
+    def start(self, work: Work) -> None:
+        future = self._executor.submit(work)
+        with self._lock:
+            self._pending.add(future)
+        future.add_done_callback(self._forget)  # at once if it is already done
+
+    def wait(self, msecs: int = -1) -> bool:
+        """Whether every task started here ended within msecs (-1: however long it takes)."""
+        with self._lock:
+            pending = list(self._pending)
+        _, not_done = wait_for(pending, timeout=None if msecs < 0 else msecs / 1000)
+        return not not_done
+
+    def _forget(self, future: Future[None]) -> None:
+        with self._lock:
+            self._pending.discard(future)
 
 
 class Task:
@@ -92,38 +132,70 @@ class Task:
 
 
 class _Relay(QObject):
-    """Carries every task's outcome to the GUI thread. One per process, never freed."""
+    """Runs on the GUI thread what workers post. One per process, never freed."""
 
-    done = Signal(int, object)
-    failed = Signal(int, object, str)  # task number, the exception, its formatted traceback
-    progress = Signal(int, str)
+    wake = Signal()
 
     def __init__(self) -> None:
         super().__init__()
-        self.tasks: dict[int, Task] = {}
-        self.done.connect(self._done)
-        self.failed.connect(self._failed)
-        self.progress.connect(self._progress)
+        from PySide6.QtCore import Qt  # here, not at import: the first paint avoids Qt's enums
 
-    # The task is looked up (and dropped from the table) on the GUI thread only.
-    @Slot(int, object)
-    def _done(self, number: int, result: object) -> None:
+        self.tasks: dict[int, Task] = {}  # touched on the GUI thread only
+        self._outbox: queue.SimpleQueue[Work] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._woken = False
+        # Queued even when posted from the GUI thread: a delivery never runs inside the code
+        # that posted it, and a long run of them is cut into slices between events.
+        self.wake.connect(self._drain, Qt.ConnectionType.QueuedConnection)
+
+    def post(self, deliver: Work) -> None:
+        """From any thread: run deliver() on the GUI thread, after everything posted before."""
+        self._outbox.put(deliver)
+        self._wake()
+
+    def _wake(self) -> None:
+        with self._lock:
+            if self._woken:
+                return  # a wake-up is on its way and will find this delivery too
+            self._woken = True
+        self.wake.emit()
+
+    @Slot()
+    def _drain(self) -> None:
+        with self._lock:
+            self._woken = False  # what is posted from now on wakes us again
+        deadline = time.monotonic() + _SLICE
+        while time.monotonic() < deadline:
+            try:
+                deliver = self._outbox.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                deliver()
+            except BaseException:
+                self._wake()  # the rest is still delivered
+                raise
+        self._wake()
+
+    # What workers post, run here on the GUI thread; the task leaves the table here only.
+    def finish(self, number: int, result: object) -> None:
         task = self.tasks.pop(number, None)
         if task is not None:
             task.done(result)
 
-    @Slot(int, object, str)
-    def _failed(self, number: int, exc: object, details: str) -> None:
+    def fail(self, number: int, exc: BaseException, details: str) -> None:
         task = self.tasks.pop(number, None)
         if task is not None:
-            assert isinstance(exc, BaseException)
             task.failed(exc, details)
 
-    @Slot(int, str)
-    def _progress(self, number: int, message: str) -> None:
+    def progress(self, number: int, message: str) -> None:
         task = self.tasks.get(number)
         if task is not None:
             task.progress(message)
+
+    def report_progress(self, number: int, message: str) -> None:
+        """From the worker: a task's progress line."""
+        self.post(partial(self.progress, number, message))
 
 
 _relay: _Relay | None = None
@@ -144,16 +216,30 @@ def relay() -> _Relay:
         return _relay
 
 
-class _Runnable(QRunnable):
-    """Runs on a worker and is deleted there by the pool: it keeps only a number and the relay."""
+def on_gui(handler: Callable[..., None]) -> Callable[..., None]:
+    """A callable any thread may call: each call runs handler(*args) later on the GUI thread.
+
+    Made on the GUI thread; what a worker hands to the engine as its progress callback.
+    """
+    hub = relay()
+
+    def post(*args: Any) -> None:
+        hub.post(partial(handler, *args))
+
+    return post
+
+
+class _Work:
+    """What a worker runs: the task's function, then its outcome posted to the relay."""
+
+    __slots__ = ("_call", "_hub", "_number")
 
     def __init__(self, number: int, call: Callable[[], Any], hub: _Relay) -> None:
-        super().__init__()
         self._number = number
         self._call: Callable[[], Any] | None = call
-        self._relay = hub
+        self._hub = hub
 
-    def run(self) -> None:
+    def __call__(self) -> None:
         call, self._call = self._call, None
         assert call is not None
         try:
@@ -161,11 +247,24 @@ class _Runnable(QRunnable):
         except BaseException as exc:  # reported to the page; a worker must never die silently
             details = traceback.format_exc()
             del call
-            # The frames (and the page objects their locals hold) stay here, not in the event.
-            self._relay.failed.emit(self._number, exc.with_traceback(None), details)
+            _drop_frames(exc)
+            self._hub.post(partial(self._hub.fail, self._number, exc, details))
         else:
             del call
-            self._relay.done.emit(self._number, result)
+            self._hub.post(partial(self._hub.finish, self._number, result))
+
+
+def _drop_frames(exc: BaseException) -> None:
+    """Forget the tracebacks of exc and of its causes: their frames may hold a page."""
+    seen: set[int] = set()
+    chain: list[BaseException] = [exc]
+    while chain:
+        each = chain.pop()
+        if id(each) in seen:
+            continue
+        seen.add(id(each))
+        each.__traceback__ = None
+        chain.extend(e for e in (each.__cause__, each.__context__) if e is not None)
 
 
 class TaskRunner(QObject):
@@ -178,9 +277,7 @@ class TaskRunner(QObject):
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
-        self._own_pool = QThreadPool(self) if pool is None else None
-        if self._own_pool is not None:
-            self._own_pool.setMaxThreadCount(2)
+        self._own_pool = WorkerPool(2) if pool is None else None
         self.pool: Pool = pool if pool is not None else self._own_pool  # type: ignore[assignment]
         self.on_unexpected = on_unexpected or _reraise
         self.active: list[Task] = []
@@ -198,12 +295,12 @@ class TaskRunner(QObject):
         """Run fn(*args) off the GUI thread; with progress=True fn gets a progress callback last."""
         hub = relay()
         number = next(_numbers)
-        call_args = (*args, partial(hub.progress.emit, number)) if progress else args
+        call_args = (*args, partial(hub.report_progress, number)) if progress else args
         call = partial(fn, *call_args)
         task = Task(name, call, on_done, on_error, on_progress, self._unexpected, self._forget)
         self.active.append(task)
         hub.tasks[number] = task
-        self.pool.start(_Runnable(number, call, hub))
+        self.pool.start(_Work(number, call, hub))
         return task
 
     def busy(self) -> list[str]:
@@ -211,7 +308,7 @@ class TaskRunner(QObject):
 
     def wait(self, msecs: int = -1) -> bool:
         """Wait for running tasks (closing the window lets a key being written finish)."""
-        return self._own_pool.waitForDone(msecs) if self._own_pool is not None else True
+        return self._own_pool.wait(msecs) if self._own_pool is not None else True
 
     def _forget(self, task: Task) -> None:
         if task in self.active:

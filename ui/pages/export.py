@@ -282,7 +282,7 @@ class ExportPage(BasePage):
 
     def _reveal(self, widget: QWidget) -> None:
         """Scroll to what just appeared, once the layout has placed it (a short window)."""
-        QTimer.singleShot(0, lambda: self.scroller.ensureWidgetVisible(widget))
+        QTimer.singleShot(0, self, lambda: self.scroller.ensureWidgetVisible(widget))
 
     def _exported(self, result: ExportResult) -> None:
         self.busy.hide()

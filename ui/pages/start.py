@@ -159,7 +159,7 @@ class StartPage(BasePage):
         super().paintEvent(event)
         if not self.listed and not self._listing:  # once the window is on the screen
             self._listing = True
-            QTimer.singleShot(0, self._first_listing)
+            QTimer.singleShot(0, self, self._first_listing)  # not if the page is gone
 
     def _first_listing(self) -> None:
         if not self.listed:  # "Renew these" from the dashboard may have listed them already
