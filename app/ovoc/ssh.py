@@ -12,6 +12,7 @@ import hashlib
 import logging
 import socket
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -212,10 +213,19 @@ def _handshake(transport: paramiko.Transport, target: SshTarget) -> paramiko.PKe
     """The key exchange; the server's host key. Every way it fails is a DeployError."""
     where = f"{target.host}:{target.port}"
     hint = "Check that this is the SSH port of the OVOC server (22 unless it was changed)."
+    timed_out = DeployError(
+        f"{where} did not complete an SSH handshake within {target.timeout:g} s.", hint
+    )
+    # Our deadline decides; paramiko's own key-exchange timer (which ends in a bare EOFError,
+    # the same as a server that hangs up) is only a backstop after it.
+    transport.handshake_timeout = target.timeout + 10
+    started = time.monotonic()
     try:
         transport.start_client(timeout=target.timeout)
     except (paramiko.SSHException, OSError, EOFError) as exc:
         said = str(exc).strip().rstrip(".")
+        if time.monotonic() - started >= target.timeout:
+            raise timed_out from exc
         if said.startswith("Error reading SSH protocol banner"):
             reason = "it sent no SSH greeting"
         else:  # paramiko's words may quote the server's; an EOFError has none
@@ -225,9 +235,7 @@ def _handshake(transport: paramiko.Transport, target: SshTarget) -> paramiko.PKe
         return transport.get_remote_server_key()
     except paramiko.SSHException as exc:  # start_client returns, without an error, when its
         # time is up: a server that accepts TCP and says nothing
-        raise DeployError(
-            f"{where} did not complete an SSH handshake within {target.timeout:g} s.", hint
-        ) from exc
+        raise timed_out from exc
 
 
 def _authenticate(transport: paramiko.Transport, target: SshTarget) -> None:
