@@ -13,16 +13,18 @@ import sys
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+import shiboken6
+from PySide6.QtWidgets import QDialog, QLabel, QVBoxLayout, QWidget
 from pytestqt.qtbot import QtBot
 
 from app.errors import AccertError
 from tests.test_wizard import wait_listed
 from ui import tasks as tasks_module
-from ui.tasks import TaskRunner
+from ui.tasks import TaskRunner, on_gui
 
 pytestmark = [
     pytest.mark.qt_log_level_fail("WARNING"),
@@ -141,6 +143,59 @@ def test_runners_that_come_and_go_while_their_tasks_finish(qtbot: QtBot) -> None
         del window, runner
         gc.collect()
     qtbot.waitUntil(lambda: tasks_module.relay().tasks == {}, timeout=10_000)
+
+
+class _Scanner(QDialog):
+    """A dialog whose work outlives it: rows and a result arrive after it was deleted."""
+
+    def __init__(self, parent: QWidget) -> None:
+        super().__init__(parent)
+        self.label = QLabel("scanning", self)
+
+    def row(self, text: str) -> None:
+        self.label.setText(text)
+
+    def finished_scan(self, result: object) -> None:
+        self.label.setText(f"done: {result}")
+
+    def refused(self, exc: AccertError) -> None:
+        self.label.setText(exc.message)
+
+
+def test_what_a_deleted_dialog_was_waiting_for_is_dropped(qtbot: QtBot) -> None:
+    """Results, refusals and rows for a dialog Qt has deleted meanwhile raise nothing; a bug
+    in the work is still reported; the runner forgets the tasks."""
+    window = QWidget()
+    qtbot.addWidget(window)
+    unexpected: list[str] = []
+    runner = TaskRunner(on_unexpected=lambda exc, _d: unexpected.append(str(exc)), parent=window)
+    dialog = _Scanner(window)
+    go = threading.Event()
+
+    def scan(outcome: str, rows: Callable[[str], None]) -> str:
+        assert go.wait(30)
+        rows("a row for a dialog that is gone")
+        if outcome == "refused":
+            raise AccertError("refused", "hint")
+        if outcome == "broke":
+            raise RuntimeError("broke")
+        return outcome
+
+    for outcome in ("ok", "refused", "broke"):
+        runner.run(
+            "scan",
+            scan,
+            outcome,
+            on_gui(dialog.row),
+            on_done=dialog.finished_scan,
+            on_error=dialog.refused,
+        )
+    dialog.deleteLater()
+    qtbot.waitUntil(lambda: not shiboken6.isValid(dialog), timeout=10_000)
+    go.set()
+    qtbot.waitUntil(lambda: not runner.active, timeout=30_000)
+    # The rows were posted before the outcomes, on the same queue: delivered (dropped) by now.
+    assert unexpected == ["broke"]
 
 
 def test_a_fatal_signal_leaves_a_crash_report(tmp_path: Path) -> None:

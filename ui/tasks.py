@@ -29,6 +29,7 @@ from concurrent.futures import wait as wait_for
 from functools import partial
 from typing import Any, Protocol
 
+import shiboken6
 from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
 
 from app.errors import AccertError
@@ -109,7 +110,7 @@ class Task:
 
     def done(self, result: object) -> None:
         self._finish()
-        if not self.cancelled:
+        if not self.cancelled and alive(self._on_done):
             self._on_done(result)
 
     def failed(self, exc: BaseException, details: str) -> None:
@@ -117,12 +118,18 @@ class Task:
         if self.cancelled:
             return
         if isinstance(exc, AccertError):
-            self._on_error(exc)
+            if alive(self._on_error):
+                self._on_error(exc)
         else:
-            self._on_unexpected(exc, details)
+            self._on_unexpected(exc, details)  # a bug is reported even if its page is gone
 
     def progress(self, message: str) -> None:
-        if self.running and self._on_progress is not None and not self.cancelled:
+        if (
+            self.running
+            and self._on_progress is not None
+            and not self.cancelled
+            and alive(self._on_progress)
+        ):
             self._on_progress(message)
 
     def _finish(self) -> None:
@@ -223,10 +230,21 @@ def on_gui(handler: Callable[..., None]) -> Callable[..., None]:
     """
     hub = relay()
 
+    def deliver(*args: Any) -> None:
+        if alive(handler):
+            handler(*args)
+
     def post(*args: Any) -> None:
-        hub.post(partial(handler, *args))
+        hub.post(partial(deliver, *args))
 
     return post
+
+
+def alive(callback: Callable[..., object]) -> bool:
+    """False when callback is a method of a widget Qt has deleted meanwhile (a dialog closed
+    while its work ran): calling it would raise instead of showing anything."""
+    owner = getattr(callback, "__self__", None)
+    return not isinstance(owner, QObject) or shiboken6.isValid(owner)
 
 
 class _Work:
