@@ -68,6 +68,14 @@ class CutChannel:
             "PKCS#12 file and JKS Keystore generated successfully",
         ),
         ([b"Zertifikat f\xc3", b"\xbcr ovoc\r\n"], "Zertifikat für ovoc"),
+        (  # a colour sequence cut by the read: stripped whole, not left as "[1m" in the text
+            [
+                b"\x1b[1",
+                b";32mPKCS#12 file and JKS Keystore generated successfully\x1b",
+                b"[0m\r\n",
+            ],
+            "PKCS#12 file and JKS Keystore generated successfully",
+        ),
     ],
 )
 def test_output_cut_mid_line_is_not_taken_for_a_prompt(pieces: list[bytes], line: str) -> None:

@@ -20,6 +20,8 @@ from app.peer_text import escape_peer
 from app.redact import MASK, redact_patterns
 
 _ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[()][A-Za-z0-9]|\x1b[=>]")
+# The start of such a sequence at the end of a read: the rest comes with the next one.
+_UNFINISHED = re.compile(r"\x1b(?:\[[0-?]*[ -/]*|[()])?\Z")
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,7 @@ class Console:
         self._echo: str | None = None  # a secret just typed, until we know it was not echoed
         # A UTF-8 character cut between two reads is decoded whole, not as two U+FFFD.
         self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        self._carry = ""  # a terminal escape sequence cut by the read, kept for the next one
 
     @classmethod
     def open(cls, transport: paramiko.Transport, host: str, timeout: float) -> Console:
@@ -117,7 +120,10 @@ class Console:
             raise self._dropped(step) from exc
         if not data:
             raise self._dropped(step)
-        self.pending += _clean(self._decoder.decode(data))
+        text = self._carry + self._decoder.decode(data)
+        cut = _UNFINISHED.search(text)
+        self._carry = text[cut.start() :] if cut else ""
+        self.pending += _clean(text[: cut.start()] if cut else text)
         self._mask_echo()
         return True
 
