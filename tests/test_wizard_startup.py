@@ -88,7 +88,8 @@ def test_first_paint_loads_no_engine_no_other_page_and_no_qt_namespace(
     seen = _start_wizard(isolated_home)
     assert seen["page"] == "StartPage"
     modules = set(seen["modules"])  # type: ignore[arg-type]
-    heavy = ("cryptography", "requests", "paramiko", "keyring", "PySide6.QtSvg")
+    heavy = ("cryptography", "requests", "paramiko", "keyring", "PySide6.QtSvg", "queue",
+             "concurrent.futures")  # fmt: skip
     engine = ("app.ca_response", "app.export", "app.keys", "app.csr", "app.mediant", "app.ovoc",
               "app.workspace", "app.renewal_lookup")  # fmt: skip
     pages = ("ui.pages.names", "ui.pages.csr", "ui.pages.response", "ui.pages.export",

@@ -19,20 +19,21 @@ a segmentation fault while the GUI thread collected garbage and a worker emitted
 from __future__ import annotations
 
 import itertools
-import queue
 import threading
 import time
 import traceback
+from collections import deque
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
-from concurrent.futures import wait as wait_for
 from functools import partial
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import shiboken6
 from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
 
 from app.errors import AccertError
+
+if TYPE_CHECKING:  # loaded with the first task, not before the window's first paint
+    from concurrent.futures import Future, ThreadPoolExecutor
 
 Progress = Callable[[str], None]
 Work = Callable[[], None]
@@ -58,11 +59,15 @@ class WorkerPool:
 
     def __init__(self, workers: int = 2) -> None:
         self.workers = workers
-        self._executor = ThreadPoolExecutor(workers, thread_name_prefix="accert-task")
+        self._executor: ThreadPoolExecutor | None = None  # made with the first task
         self._lock = threading.Lock()
         self._pending: set[Future[None]] = set()
 
     def start(self, work: Work) -> None:
+        if self._executor is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._executor = ThreadPoolExecutor(self.workers, thread_name_prefix="accert-task")
         future = self._executor.submit(work)
         with self._lock:
             self._pending.add(future)
@@ -70,6 +75,8 @@ class WorkerPool:
 
     def wait(self, msecs: int = -1) -> bool:
         """Whether every task started here ended within msecs (-1: however long it takes)."""
+        from concurrent.futures import wait as wait_for
+
         with self._lock:
             pending = list(self._pending)
         _, not_done = wait_for(pending, timeout=None if msecs < 0 else msecs / 1000)
@@ -148,7 +155,7 @@ class _Relay(QObject):
         from PySide6.QtCore import Qt  # here, not at import: the first paint avoids Qt's enums
 
         self.tasks: dict[int, Task] = {}  # touched on the GUI thread only
-        self._outbox: queue.SimpleQueue[Work] = queue.SimpleQueue()
+        self._outbox: deque[Work] = deque()  # append and popleft are atomic: any thread
         self._lock = threading.Lock()
         self._woken = False
         # Queued even when posted from the GUI thread: a delivery never runs inside the code
@@ -157,7 +164,7 @@ class _Relay(QObject):
 
     def post(self, deliver: Work) -> None:
         """From any thread: run deliver() on the GUI thread, after everything posted before."""
-        self._outbox.put(deliver)
+        self._outbox.append(deliver)
         self._wake()
 
     def _wake(self) -> None:
@@ -174,8 +181,8 @@ class _Relay(QObject):
         deadline = time.monotonic() + _SLICE
         while time.monotonic() < deadline:
             try:
-                deliver = self._outbox.get_nowait()
-            except queue.Empty:
+                deliver = self._outbox.popleft()
+            except IndexError:
                 return
             try:
                 deliver()
