@@ -79,7 +79,8 @@ class RenewalState:
         return json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n"
 
     @classmethod
-    def from_json(cls, text: str, origin: str) -> RenewalState:
+    def from_json(cls, text: str, state_file: Path) -> RenewalState:
+        origin = str(state_file)
         try:
             data = json.loads(text)
             schema = int(data.pop("schema", 0))
@@ -108,10 +109,12 @@ class RenewalState:
         except WorkspaceError:
             raise
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            from app.salvage import salvage_hint
+
             raise WorkspaceError(
-                f"{origin} is damaged ({type(exc).__name__}: {exc}).",
-                "Restore the renewal folder from a backup; the key file private.key is "
-                "untouched and still usable.",
+                # The exception may quote a key of the file: shown escaped.
+                f"{origin} is damaged ({type(exc).__name__}: {escape_peer(exc)}).",
+                salvage_hint(state_file.parent),
             ) from exc
 
 
@@ -177,7 +180,7 @@ def list_workspaces(root: Path | None = None) -> list[WorkspaceSummary]:
         return found
     for state_file in root.glob(f"*/{STATE_FILE}"):
         try:
-            state = RenewalState.from_json(state_file.read_text("utf-8"), str(state_file))
+            state = RenewalState.from_json(state_file.read_text("utf-8"), state_file)
             found.append(
                 WorkspaceSummary(
                     state_file.parent,
@@ -264,7 +267,7 @@ class Workspace:
             text = state_file.read_text("utf-8")
         except OSError as exc:
             raise WorkspaceError(f"Cannot read {state_file}: {exc.strerror}.", "") from exc
-        ws = cls(path, RenewalState.from_json(text, str(state_file)))
+        ws = cls(path, RenewalState.from_json(text, state_file))
         ws._recover()
         return ws
 

@@ -437,6 +437,8 @@ def _acme_lines(record: dict[str, Any]) -> list[str]:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
+    from app.names import shown
+    from app.peer_text import escape_peer
     from app.workspace import list_workspaces
 
     root = Path(args.root) if args.root else None
@@ -450,14 +452,20 @@ def cmd_list(args: argparse.Namespace) -> int:
     if not found:
         where = root if root is not None else "the default folder (Documents/accert)"
         print(f"No renewals in {where}." + ("" if root else " Others: --root FOLDER."))
-    for s in found:
-        status = s.error or s.stage.label
-        line = f"{s.updated[:16]:<17} {s.common_name:<30} {status:<32} {s.path}"
+    # An international name in both forms, as `show` prints it; escaped: a PFX's CN may be
+    # anything. The column is as wide as its longest name, so the others stay aligned.
+    names = [shown(s.common_name) for s in found]
+    width = max([30, *map(len, names)])
+    for s, name in zip(found, names, strict=True):
+        status = "Damaged: cannot be opened" if s.error else s.stage.label
+        line = f"{s.updated[:16]:<17} {name:<{width}} {status:<32} {s.path}"
         if s.renewed_by:
             line += f"  (renewed by {Path(s.renewed_by).name})"
         elif s.renews:
             line += f"  (renews {Path(s.renews).name})"
         print(line)
+        if s.error:  # why, and what to do, under the row
+            print(f"{'':<17} {escape_peer(s.error)}")
     return 0
 
 

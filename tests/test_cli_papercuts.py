@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import http.server
+import json
 import os
 import shutil
 import subprocess
@@ -14,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from app.ca_response import Source
-from app.workspace import Workspace
+from app.workspace import STATE_FILE, Workspace
 from tests.conftest import TEST_PASSPHRASE
 from tests.helpers import console_script, issued
 from tests.pki import TestCA, openssl
@@ -314,6 +315,59 @@ def test_show_lists_a_renewals_international_names_in_both_forms(tmp_path: Path)
         "Names:    *.xn--bcher-kva.example (*.bücher.example), "
         "xn--bcher-kva.example (bücher.example), xn--mnchen-3ya.example (münchen.example)"
     ) in proc.stdout
+
+
+def test_list_gives_an_international_name_in_both_forms_escaped(tmp_path: Path) -> None:
+    made = accert("request", tmp_path / "r", "--cn", "sbc.münchen.example")
+    assert made.returncode == 0, made.stderr
+    proc = accert("list", "--root", tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "sbc.xn--mnchen-3ya.example (sbc.münchen.example)" in proc.stdout
+    # A name from someone else's PFX may carry terminal controls: shown, never obeyed.
+    state = json.loads((tmp_path / "r" / STATE_FILE).read_text("utf-8"))
+    state["request"]["subject"]["common_name"] = "sbc.xn--mnchen-3ya.example\x1b[2J\u202e"
+    (tmp_path / "r" / STATE_FILE).write_text(json.dumps(state), "utf-8")
+    proc = accert("list", "--root", tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert (
+        "sbc.xn--mnchen-3ya.example\\x1b[2J\\u202e (sbc.münchen.example\\x1b[2J\\u202e)"
+        in proc.stdout
+    )
+    assert "\x1b" not in proc.stdout and "\u202e" not in proc.stdout
+
+
+# --- a damaged renewal.json: the hint says what the folder still holds ----------------------------
+
+
+def _damage(folder: Path) -> None:
+    (folder / STATE_FILE).write_text('{"stage": "requested", "request": ', "utf-8")
+
+
+def test_a_damaged_renewal_with_its_key_says_the_key_is_there(tmp_path: Path) -> None:
+    made = accert("request", tmp_path / "r", "--cn", "sbc.example.com")
+    assert made.returncode == 0, made.stderr
+    _damage(tmp_path / "r")
+    key_there = "The private key (private.key) is still in the folder: restore renewal.json"
+    damaged = f"{tmp_path / 'r' / STATE_FILE} is damaged"
+    one_error(accert("show", tmp_path / "r"), damaged, key_there)
+    listed = accert("list", "--root", tmp_path)
+    assert listed.returncode == 0, listed.stderr
+    assert "is damaged" in listed.stdout and key_there in listed.stdout
+
+
+def test_a_damaged_renewal_without_a_key_never_promises_one(tmp_path: Path) -> None:
+    """The key was made on the device, or the folder was tidied: no private.key to speak of."""
+    made = accert("request", tmp_path / "r", "--cn", "sbc.example.com")
+    assert made.returncode == 0, made.stderr
+    (tmp_path / "r" / "private.key").unlink()
+    _damage(tmp_path / "r")
+    hint = "There is no private.key in the folder, only request.csr"
+    one_error(accert("show", tmp_path / "r"), "is damaged", hint)
+    listed = accert("list", "--root", tmp_path)
+    assert hint in listed.stdout
+    for said in (accert("show", tmp_path / "r").stderr, listed.stdout):
+        assert "untouched" not in said and "still usable" not in said
+        assert "private key (private.key) is still" not in said
 
 
 # --- the CA response: messages that said the wrong thing ------------------------------------------

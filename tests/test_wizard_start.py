@@ -3,21 +3,23 @@ opens that one (never a new one), and what is highlighted is what Next opens."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QTreeWidgetItem, QWidget
+from PySide6.QtCore import QEvent, QPoint, Qt
+from PySide6.QtGui import QHelpEvent, QTextDocument
+from PySide6.QtWidgets import QApplication, QToolTip, QTreeWidgetItem, QWidget
 from pytestqt.qtbot import QtBot
 
 from app.request import KeyType
-from app.workspace import Stage, Workspace
+from app.workspace import STATE_FILE, Stage, Workspace
 from tests.helpers import wildcard_spec
 from tests.pki import TestCA
 from tests.test_wizard import WAIT_MS, _open, click, click_next, page, type_into, wait_outcome
 from ui.pages.csr import CsrPage
 from ui.pages.names import NamesPage
-from ui.pages.start import StartPage
+from ui.pages.start import RenewalItem, StartPage
 from ui.wizard import RenewalWizard
 
 pytestmark = [
@@ -150,6 +152,75 @@ def test_last_change_is_shown_in_full(
         assert start.renewals.columnWidth(column) >= needed, row.text(column)
         header = start.renewals.headerItem().text(column)
         assert start.renewals.columnWidth(column) >= metrics.horizontalAdvance(header)
+
+
+# --- what a row says: international names, damaged renewals ------------------------------------
+
+
+def _tip(start: StartPage, item: QTreeWidgetItem, column: int) -> str:
+    """The tooltip a user hovering the cell reads (Qt is given HTML, so that `<` stays `<`)."""
+    view = start.renewals
+    pos = QPoint(view.header().sectionPosition(column) + 5, view.visualItemRect(item).center().y())
+    viewport = view.viewport()
+    QApplication.sendEvent(
+        viewport, QHelpEvent(QEvent.Type.ToolTip, pos, viewport.mapToGlobal(pos))
+    )
+    assert QToolTip.isVisible()
+    doc = QTextDocument()
+    doc.setHtml(QToolTip.text())
+    QToolTip.hideText()
+    return doc.toPlainText()
+
+
+def _row_of(start: StartPage, folder: Path) -> QTreeWidgetItem:
+    for i in range(start.renewals.topLevelItemCount()):
+        item = start.renewals.topLevelItem(i)
+        if isinstance(item, RenewalItem) and item.path == folder:
+            return item
+    raise AssertionError(f"{folder} is not listed")
+
+
+def test_an_international_name_is_listed_in_both_forms_escaped(qtbot: QtBot) -> None:
+    idn = Workspace.create(wildcard_spec(KeyType.EC256, cn="sbc.münchen.example"))
+    forged = Workspace.create(wildcard_spec(KeyType.EC256, cn="sbc.xn--bcher-kva.example"))
+    # As a PFX from elsewhere may bring it: a name with a terminal control and a bidi override.
+    state = json.loads((forged.path / STATE_FILE).read_text("utf-8"))
+    state["request"]["subject"]["common_name"] = "sbc.xn--bcher-kva.example\x1b[2J\u202e<b>"
+    (forged.path / STATE_FILE).write_text(json.dumps(state), "utf-8")
+    _w, start = _start(qtbot)
+    row = _row_of(start, idn.path)
+    assert row.text(0) == "sbc.xn--mnchen-3ya.example (sbc.münchen.example)"
+    assert _tip(start, row, 0) == (
+        "In the certificate: sbc.xn--mnchen-3ya.example\nReads as: sbc.münchen.example"
+    )
+    assert start.renewals.columnWidth(0) >= start.renewals.fontMetrics().horizontalAdvance(
+        row.text(0)
+    )
+    bad = _row_of(start, forged.path)
+    assert bad.text(0) == (
+        "sbc.xn--bcher-kva.example\\x1b[2J\\u202e<b> (sbc.bücher.example\\x1b[2J\\u202e<b>)"
+    )
+    bad_tip = _tip(start, bad, 0)
+    assert "Reads as: sbc.bücher.example\\x1b[2J\\u202e<b>" in bad_tip
+    assert "\x1b" not in bad.text(0) + bad_tip and "\u202e" not in bad.text(0) + bad_tip
+
+
+def test_a_damaged_renewal_says_on_hover_what_is_left_of_it(qtbot: QtBot) -> None:
+    with_key = Workspace.create(wildcard_spec(KeyType.EC256, cn="kept.example.com"))
+    with_key.generate()
+    without_key = Workspace.create(wildcard_spec(KeyType.EC256, cn="lost.example.com"))
+    for ws in (with_key, without_key):
+        (ws.path / STATE_FILE).write_text('{"stage": ', "utf-8")
+    _w, start = _start(qtbot)
+    kept, lost = _row_of(start, with_key.path), _row_of(start, without_key.path)
+    for row in (kept, lost):
+        assert row.isDisabled() and row.text(1) == "Damaged: cannot be opened"
+        for column in (0, 1, 2):
+            assert f"{row.path / STATE_FILE} is damaged" in _tip(start, row, column)
+    assert "The private key (private.key) is still in the folder" in _tip(start, kept, 1)
+    lost_tip = _tip(start, lost, 1)
+    assert "Nothing usable is in the folder" in lost_tip
+    assert "private key (private.key) is still" not in lost_tip and "untouched" not in lost_tip
 
 
 # --- a PFX that belongs to a renewal (issue 17, point 7) --------------------------------------

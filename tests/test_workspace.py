@@ -10,7 +10,9 @@ import pytest
 
 from app.ca_response import Source
 from app.errors import PassphraseError, WorkspaceError
-from app.workspace import STATE_FILE, Stage, Workspace, list_workspaces
+from app.export import Artifact, ExportOptions
+from app.fingerprints import same_public_key
+from app.workspace import STATE_FILE, Stage, Workspace, create_from_pfx, list_workspaces
 from tests.conftest import MemoryKeyring
 from tests.helpers import issued, requested, wildcard_spec
 from tests.pki import TestCA
@@ -68,7 +70,44 @@ def test_damaged_state_is_a_clear_error(tmp_path: Path) -> None:
     (ws.path / STATE_FILE).write_text("{ not json")
     with pytest.raises(WorkspaceError, match="is damaged") as info:
         Workspace.open(ws.path)
-    assert "private.key is untouched" in info.value.hint
+    assert info.value.hint.startswith("The private key (private.key) is still in the folder")
+
+
+def _damaged_hint(folder: Path) -> str:
+    (folder / STATE_FILE).write_text('{"stage": "issued"', "utf-8")
+    with pytest.raises(WorkspaceError, match="is damaged") as info:
+        Workspace.open(folder)
+    listed = [s.error for s in list_workspaces(folder.parent) if s.path == folder]
+    assert listed == [str(info.value)]  # `accert list` and the Start page say the same
+    return info.value.hint
+
+
+def test_a_damaged_renewal_without_its_key_points_to_its_pfx_export(
+    tmp_path: Path, test_ca: TestCA
+) -> None:
+    """The hint is followed: the PFX it names opens as a renewal holding the same key."""
+    ws, leaf = issued(tmp_path, test_ca)
+    ws.import_response([Source("l.crt", leaf.read_bytes()), Source("ca", test_ca.inter_pem)])
+    pfx = ws.export(ws.path / "exports", ExportOptions(frozenset({Artifact.PFX}), "Pfx-pass-1"))
+    (ws.path / "private.key").unlink()
+    hint = _damaged_hint(ws.path)
+    named = pfx.files[0].path.relative_to(ws.path).as_posix()
+    assert hint.startswith(f"There is no private.key in the folder, but the export {named} ")
+    assert "open that PFX as a new renewal" in hint
+    again = create_from_pfx(Source(named, (ws.path / named).read_bytes(), "Pfx-pass-1"))
+    assert again.state.leaf_sha256 == ws.state.leaf_sha256
+    assert same_public_key(again.private_key().public_key(), ws.certificate().public_key())
+
+
+def test_a_damaged_renewal_with_only_its_certificate_says_so(
+    tmp_path: Path, test_ca: TestCA
+) -> None:
+    ws, leaf = issued(tmp_path, test_ca)
+    ws.import_response([Source("l.crt", leaf.read_bytes()), Source("ca", test_ca.inter_pem)])
+    (ws.path / "private.key").write_text("")  # emptied by a sync tool
+    hint = _damaged_hint(ws.path)
+    assert hint.startswith("private.key holds no private key, only certificate.crt and request.csr")
+    assert "restore renewal.json from a backup of the folder, or start a new renewal" in hint
 
 
 def test_newer_schema_is_refused(tmp_path: Path) -> None:

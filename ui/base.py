@@ -136,6 +136,16 @@ def mono_font() -> QFont:
     return QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
 
 
+def plain_tip(text: str, *, wrap: bool = True) -> str:
+    """A tooltip that shows `text` as written: Qt takes a tooltip that looks like HTML for
+    HTML, and a name or an error may hold `<`. wrap: long lines wrap (a message); else each
+    line stays whole (names, which must not break at their hyphens)."""
+    import html
+
+    lines = "<br>".join(html.escape(line, quote=False) for line in text.splitlines())
+    return f'<p style="white-space:{"normal" if wrap else "pre"}">{lines}</p>'
+
+
 def heading(text: str) -> QLabel:
     label = QLabel(text)
     label.setObjectName("heading")

@@ -34,7 +34,8 @@ def same_folder(a: str | Path, b: str | Path) -> bool:
 
 def _state_of(folder: Path) -> RenewalState | None:
     try:
-        return RenewalState.from_json((folder / STATE_FILE).read_text("utf-8"), str(folder))
+        state_file = folder / STATE_FILE
+        return RenewalState.from_json(state_file.read_text("utf-8"), state_file)
     except (OSError, WorkspaceError):
         return None
 

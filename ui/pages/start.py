@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 
 from app.errors import AccertError, ImportProblem, WorkspaceError
 from app.flow import Page, StartChoice
-from ui.base import BasePage, note
+from ui.base import BasePage, note, plain_tip
 
 # Qt's `Qt` namespace and the workspace engine load after the first paint (the renewals are
 # listed then): building the namespace's enums alone takes about 20 ms, a sixth of Qt's start.
@@ -65,10 +65,33 @@ def open_existing(path: Path, password: str | None) -> tuple[Workspace, StartCho
 class RenewalItem(QTreeWidgetItem):
     """A row of the renewals list: the folder it opens travels with it."""
 
-    def __init__(self, texts: list[str], path: Path) -> None:
-        super().__init__(texts)
+    def __init__(self, common_name: str, step: str, updated: str, path: Path) -> None:
+        from app.names import shown, to_unicode
+        from app.peer_text import escape_peer
+
+        # An international name in both forms, as the Names page and `accert show` give it;
+        # escaped: the name may come from a PFX someone else made.
+        super().__init__([shown(common_name), step, _when(updated), str(path)])
         self.path = path
-        self.setToolTip(3, str(path))
+        unicode_form = to_unicode(common_name)
+        if unicode_form:  # the column may be cut: the tooltip says which form is which
+            self.setToolTip(
+                0,
+                plain_tip(
+                    f"In the certificate: {escape_peer(common_name)}\n"
+                    f"Reads as: {escape_peer(unicode_form)}",
+                    wrap=False,
+                ),
+            )
+        self.setToolTip(3, plain_tip(str(path), wrap=False))
+
+    def damaged(self, error: str) -> None:
+        """A renewal that cannot be opened: greyed out, the reason and the way out on hover."""
+        from app.peer_text import escape_peer
+
+        for column in (0, 1, 2):
+            self.setToolTip(column, plain_tip(escape_peer(error)))
+        self.setDisabled(True)
 
 
 class StartPage(BasePage):
@@ -172,18 +195,10 @@ class StartPage(BasePage):
 
         self.renewals.clear()
         for r in resumable():
-            item = RenewalItem(
-                [
-                    r.common_name,
-                    r.stage.label if not r.error else "Damaged: cannot be opened",
-                    _when(r.updated),
-                    str(r.path),
-                ],
-                r.path,
-            )
+            step = r.stage.label if not r.error else "Damaged: cannot be opened"
+            item = RenewalItem(r.common_name, step, r.updated, r.path)
             if r.error:
-                item.setToolTip(1, r.error)
-                item.setDisabled(True)
+                item.damaged(r.error)
             self.renewals.addTopLevelItem(item)
         has_any = self.renewals.topLevelItemCount() > 0
         self.resume.setEnabled(has_any)
@@ -286,9 +301,7 @@ class StartPage(BasePage):
             self.message.show_error(exc)
             return
         s = ws.state
-        item = RenewalItem(
-            [s.request.subject.common_name, s.stage.label, _when(s.updated), str(path)], path
-        )
+        item = RenewalItem(s.request.subject.common_name, s.stage.label, s.updated, path)
         self.renewals.insertTopLevelItem(0, item)
         self.renewals.setEnabled(True)
         self.resume.setEnabled(True)
