@@ -419,6 +419,11 @@ def _acme_lines(record: dict[str, Any]) -> list[str]:
     elif method == "rfc2136":
         if settings.get("tsig_key_file"):
             key = f"key file {escape_peer(settings['tsig_key_file'])}"
+            if settings.get("tsig_key_name"):  # recorded since accert acme takes --tsig-key
+                key += (
+                    f", key {escape_peer(settings['tsig_key_name'])} "
+                    f"({escape_peer(settings.get('tsig_algorithm', ''))})"
+                )
         else:  # named in the wizard; its secret is in the credential store
             key = (
                 f"key {escape_peer(settings.get('tsig_key_name', ''))} "

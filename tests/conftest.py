@@ -15,10 +15,20 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 # The fixtures that start Debian's services: OpenSSH's sshd logging in a useradd'd account
 # (ssh_user, and ovoc on top of it), pebble with pebble-challtestsrv (challtestsrv, pebble,
-# pebble_hook, eab_pebble), bind9. A test asking for one is marked `linux_services`: Linux CI
-# runs it, windows.yml deselects it by that marker and reports how many (pyproject: markers).
+# pebble_hook, eab_pebble), bind9 (and hidden_bind9). A test asking for one is marked
+# `linux_services`: Linux CI runs it, windows.yml deselects it by that marker and reports how
+# many (pyproject: markers).
 LINUX_SERVICE_FIXTURES = frozenset(
-    {"ssh_user", "ovoc", "challtestsrv", "pebble", "pebble_hook", "eab_pebble", "bind9"}
+    {
+        "ssh_user",
+        "ovoc",
+        "challtestsrv",
+        "pebble",
+        "pebble_hook",
+        "eab_pebble",
+        "bind9",
+        "hidden_bind9",
+    }
 )
 
 

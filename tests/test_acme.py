@@ -377,8 +377,8 @@ def test_rfc2136_dynamic_update_with_tsig_on_bind9(tmp_path: Path, bind9: Bind9)
         assert state["dns_method"] == "rfc2136" and state["rfc2136_server"] == bind9.address
         shown = ok(accert("show", ws)).stdout
         assert (
-            f"    DNS-01:  RFC 2136 updates at {bind9.address}, TSIG key file {bind9.key_file}\n"
-            in (shown)
+            f"    DNS-01:  RFC 2136 updates at {bind9.address}, TSIG key file {bind9.key_file}, "
+            "key acme-update (hmac-sha256)\n" in shown
         )
     finally:
         ca.stop()

@@ -3,18 +3,27 @@ TSIG key files, the account store."""
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import datetime as dt
+import re
 import sys
 from pathlib import Path
 
+import dns.tsig
 import pytest
 from acme import messages
 
 from app.acme import account
 from app.acme.dns import TxtRecord
 from app.acme.dns.hook import argv
-from app.acme.dns.rfc2136 import Rfc2136Publisher, read_key_file, remember_secret
+from app.acme.dns.rfc2136 import (
+    Rfc2136Publisher,
+    bind_algorithm,
+    named_key,
+    read_key_file,
+    remember_secret,
+)
 from app.acme.errors import DnsError, from_problem
 from app.acme.settings import AcmeSettings
 from app.errors import InputError
@@ -138,6 +147,71 @@ def test_tsig_key_file_as_bind_writes_it(tmp_path: Path) -> None:
         read_key_file(bad)
     with pytest.raises(DnsError, match="Cannot read the TSIG key file"):
         read_key_file(tmp_path / "missing.key")
+
+
+# What BIND 9.18's `ddns-confgen -k ddns-key.example.com -z example.com` prints (the secret is
+# another 32 random bytes each time): the key, then advice, commented or not.
+DDNS_CONFGEN = """# To activate this key, place the following in named.conf, and
+# in a separate keyfile on the system or systems from which nsupdate
+# will be run:
+key "ddns-key.example.com" {
+\talgorithm hmac-sha256;
+\tsecret "W9gpnKgjQgPGg+f7JYoI5Cn0yj7GeO45+LL2V5oCNuw=";
+};
+
+# Then, in the "zone" definition statement for "example.com",
+# place an "update-policy" statement like this one, adjusted as\x20
+# needed for your preferred permissions:
+update-policy {
+\t  grant ddns-key.example.com zonesub ANY;
+};
+
+# After the keyfile has been placed, the following command will
+# execute nsupdate using this key:
+nsupdate -k <keyfile>
+"""
+
+
+def test_tsig_key_files_as_bind_admins_write_them(tmp_path: Path) -> None:
+    """ddns-confgen's output (comments, an update-policy), several keys, unquoted names, a
+    secret holding "//" (base64 may), HMAC-MD5 as BIND names it."""
+    made = tmp_path / "ddns.key"
+    made.write_text(DDNS_CONFGEN)
+    name, algorithm, secret = read_key_file(made)
+    assert name.to_text() == "ddns-key.example.com." and bind_algorithm(algorithm) == "hmac-sha256"
+    assert len(secret) == 32
+
+    slashes = base64.b64encode(bytes([0xFF, 0xFF, 0xFF]) * 11).decode()
+    assert "//" in slashes
+    several = tmp_path / "keys.conf"
+    several.write_text(
+        '/* key "commented" { algorithm hmac-sha1; secret "AAAA"; }; */\n'
+        f'key plain {{ algorithm HMAC-SHA512; secret "{slashes}"; }}; // the second\n'
+        'key "old" { secret "c2VjcmV0c2VjcmV0"; algorithm hmac-md5; };  # secret first\n'
+        '# key "hash" { algorithm hmac-sha256; secret "AAAA"; };\n'
+    )
+    with pytest.raises(DnsError, match=r"holds 2 keys \(plain, old\): which one is not said"):
+        read_key_file(several)
+    name, algorithm, secret = read_key_file(several, "PLAIN.")
+    assert name.to_text() == "plain." and secret == bytes([0xFF, 0xFF, 0xFF]) * 11
+    assert bind_algorithm(algorithm) == "hmac-sha512"
+    name, algorithm, _ = read_key_file(several, "old")
+    assert algorithm == str(dns.tsig.HMAC_MD5) and bind_algorithm(algorithm) == "hmac-md5"
+    with pytest.raises(DnsError, match=r"holds no key named commented \(it holds plain, old\)"):
+        read_key_file(several, "commented")
+
+
+def test_a_zone_given_must_hold_every_record() -> None:
+    key = named_key("k", "hmac-sha256", "c2VjcmV0c2VjcmV0")
+    publisher = Rfc2136Publisher("192.0.2.53", key, "Example.COM.")
+    publisher.check_names(["*.example.com", "example.com", "sbc.voice.example.com"])
+    assert publisher.zone_of("_acme-challenge.sbc.example.com").to_text() == "Example.COM."
+    outside = "The TXT record _acme-challenge.example.org is outside the zone Example.COM"
+    with pytest.raises(DnsError, match=re.escape(outside)):
+        publisher.check_names(["example.com", "*.example.org"])
+    with pytest.raises(DnsError, match=re.escape("_acme-challenge.notexample.com is outside")):
+        publisher.zone_of("_acme-challenge.notexample.com")
+    Rfc2136Publisher("192.0.2.53", key).check_names(["example.org"])  # no zone: the SOA says
 
 
 def test_a_named_tsig_key_takes_its_secret_from_the_credential_store(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import base64
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -11,6 +12,7 @@ from app.passwords import read_password
 
 if TYPE_CHECKING:
     from app.acme.dns import TxtRecord
+    from app.acme.settings import AcmeSettings
 
 MANUAL_TIMEOUT = 1800.0  # a person creates the records by hand: give them half an hour
 
@@ -58,7 +60,23 @@ def register(subparsers: Any) -> None:
         metavar="SERVER[:PORT]",
         help="create the records by RFC 2136 dynamic update (TSIG) on this primary server",
     )
-    p.add_argument("--tsig-key-file", metavar="F", help="BIND key file for --dns-rfc2136")
+    p.add_argument(
+        "--tsig-key-file",
+        metavar="F",
+        help="BIND key file for --dns-rfc2136, as tsig-keygen or ddns-confgen write it (the "
+        "secret is read from it, never given on the command line)",
+    )
+    p.add_argument(
+        "--tsig-key",
+        metavar="NAME",
+        help="the key to use when the key file holds several",
+    )
+    p.add_argument(
+        "--zone",
+        metavar="ZONE",
+        help="the zone to update (default: the one the server's SOA answer names); for a "
+        "hidden primary or split-horizon DNS that does not answer that question",
+    )
     p.add_argument(
         "--dns-resolver",
         action="append",
@@ -94,17 +112,52 @@ def _show_records(records: list[TxtRecord]) -> None:
     _err("")
 
 
+def _keep_tsig_secret(settings: AcmeSettings, secret: bytes) -> None:
+    """As the wizard does: the credential store keeps the key's secret, so `accert renew` still
+    has it when the key file is gone (while it is there, the file is read again)."""
+    from app.acme.dns.rfc2136 import remember_secret
+    from app.errors import AccertError
+    from app.peer_text import peer_line
+
+    name, file = peer_line(settings.tsig_key_name), settings.tsig_key_file
+    try:
+        kept = remember_secret(
+            settings.rfc2136_server, name, base64.b64encode(secret).decode("ascii")
+        )
+    except AccertError as exc:
+        _err(f"  The secret of TSIG key {name} could not be kept ({exc.message}).")
+        kept = False
+    if kept:
+        _err(f"  TSIG key {name}: its secret is kept in the credential store for accert renew.")
+    else:
+        _err(f"  accert renew will read the TSIG key from {file} again: keep the file there.")
+
+
 def cmd_acme(args: argparse.Namespace) -> int:
+    from app.acme.dns.rfc2136 import bind_algorithm, read_key_file
     from app.acme.issue import issue
     from app.acme.settings import DEFAULT_PROPAGATION_TIMEOUT, AcmeSettings
     from app.errors import InputError
     from app.workspace import Workspace
     from app.workspace_cli import _print_outcome
 
+    if args.tsig_key and not args.tsig_key_file:
+        raise InputError(
+            "--tsig-key names a key in --tsig-key-file.",
+            "Add --tsig-key-file FILE: the BIND key file that holds it.",
+        )
     if args.dns_rfc2136 and not args.tsig_key_file:
-        raise InputError("--dns-rfc2136 needs --tsig-key-file F.", "Give the TSIG key file.")
+        raise InputError(
+            "--dns-rfc2136 needs --tsig-key-file F.",
+            "Give the BIND key file the DNS administrator made (tsig-keygen NAME writes one).",
+        )
     if args.tsig_key_file and not args.dns_rfc2136:
         raise InputError("--tsig-key-file goes with --dns-rfc2136.", "Add --dns-rfc2136 SERVER.")
+    if args.zone and not args.dns_rfc2136:
+        raise InputError(
+            "--zone goes with --dns-rfc2136.",
+            "Add --dns-rfc2136 SERVER, or leave --zone out.",
+        )
     if (args.eab_hmac_env or args.eab_hmac_file) and not args.eab_kid:
         raise InputError("An EAB HMAC key needs its key id.", "Add --eab-kid KID.")
     if args.ca_bundle and not Path(args.ca_bundle).is_file():
@@ -113,6 +166,9 @@ def cmd_acme(args: argparse.Namespace) -> int:
     timeout = args.propagation_timeout
     if timeout is None:
         timeout = MANUAL_TIMEOUT if method == "manual" else DEFAULT_PROPAGATION_TIMEOUT
+    key_file = Path(args.tsig_key_file).resolve() if args.tsig_key_file else None
+    # Read now: a wrong file or key name is said before anything is asked of the CA.
+    key = read_key_file(key_file, args.tsig_key) if key_file else None
     settings = AcmeSettings(
         directory=args.directory,
         eab_kid=args.eab_kid,
@@ -120,7 +176,10 @@ def cmd_acme(args: argparse.Namespace) -> int:
         dns_method=method,
         dns_hook=args.dns_hook or "",
         rfc2136_server=args.dns_rfc2136 or "",
-        tsig_key_file=str(Path(args.tsig_key_file).resolve()) if args.tsig_key_file else "",
+        tsig_key_file=str(key_file or ""),
+        tsig_key_name=key[0].to_text(omit_final_dot=True) if key else "",
+        tsig_algorithm=bind_algorithm(key[1]) if key else "",
+        rfc2136_zone=args.zone or "",
         resolvers=tuple(args.dns_resolver or ()),
         propagation_timeout=timeout,
         ca_bundle=str(Path(args.ca_bundle).resolve()) if args.ca_bundle else "",
@@ -139,6 +198,8 @@ def cmd_acme(args: argparse.Namespace) -> int:
         progress=lambda message: _err(f"  {message}"),
         show_records=_show_records,
     )
+    if key is not None:
+        _keep_tsig_secret(settings, key[2])
     _print_outcome(outcome)
     print(f"Imported into {ws.path}. Next: `accert export {ws.path} --out FOLDER`.")
     return 0

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from urllib.parse import urlsplit
 
 import josepy as jose
@@ -72,14 +72,20 @@ class ManualPublisher:
 
 
 def publisher_for(
-    settings: AcmeSettings, show_records: ShowRecords, tsig_secret: str | None = None
+    settings: AcmeSettings,
+    show_records: ShowRecords,
+    tsig_secret: str | None = None,
+    names: Sequence[str] = (),
 ) -> Publisher:
+    """names: the order's, checked against what the publisher can reach before any order."""
     if settings.dns_method == "hook":
         return HookPublisher(settings.dns_hook)
     if settings.dns_method == "rfc2136":
         from app.acme.dns.rfc2136 import Rfc2136Publisher
 
-        return Rfc2136Publisher.for_settings(settings, tsig_secret)
+        publisher = Rfc2136Publisher.for_settings(settings, tsig_secret)
+        publisher.check_names(names)
+        return publisher
     return ManualPublisher(show_records)
 
 
@@ -453,7 +459,7 @@ def issue(
     run = _Issuer(
         ws, settings, eab_hmac, progress, cancelled, show_records or _default_show(progress)
     )
-    publisher = publisher_for(settings, run.show_records, tsig_secret)
+    publisher = publisher_for(settings, run.show_records, tsig_secret, ws.state.request.all_sans())
     ws.log("acme-started", directory=settings.directory, dns=settings.dns_method)
     try:
         run.check_cancel()

@@ -24,7 +24,9 @@ class AcmeSettings:
     dns_hook: str = ""  # the command: lego's exec convention (present/cleanup FQDN. VALUE)
     rfc2136_server: str = ""  # HOST[:PORT] of the primary that takes dynamic updates
     tsig_key_file: str = ""  # BIND key file (key "name" { algorithm ...; secret "..."; };)
-    # Or the key by name (the wizard): its secret is in the credential store, never here.
+    # The key by name: the wizard's, whose secret is in the credential store, never here; with
+    # a key file, the key in it (accert acme keeps its secret in the store too, for when the
+    # file is gone). An empty name with a key file: its only key.
     tsig_key_name: str = ""
     tsig_algorithm: str = ""
     rfc2136_zone: str = ""  # the zone to update; empty: the one the server's SOA answer names
@@ -91,7 +93,9 @@ def _validate_rfc2136(s: AcmeSettings) -> None:
             "Give the key's name and secret as the DNS administrator set them up "
             "(--tsig-key-file FILE on the command line).",
         )
-    if s.tsig_key_name and s.tsig_algorithm not in TSIG_ALGORITHMS:
+    # A key file may hold an HMAC-MD5 key (BIND still makes them); the wizard offers none.
+    known = (*TSIG_ALGORITHMS, "hmac-md5") if s.tsig_key_file else TSIG_ALGORITHMS
+    if s.tsig_key_name and s.tsig_algorithm not in known:
         raise InputError(
             f"Unknown TSIG algorithm {s.tsig_algorithm!r}.",
             f"Use one the server is set up with: {', '.join(TSIG_ALGORITHMS)}.",

@@ -1,8 +1,9 @@
 """RFC 2136 dynamic DNS updates signed with TSIG (RFC 8945), through dnspython.
 
-The key file is BIND's format, as `tsig-keygen` writes it:
+The key file is BIND's format, as `tsig-keygen` or `ddns-confgen` writes it, one key or several:
     key "acme-update" { algorithm hmac-sha256; secret "base64..."; };
-The zone is the one the server says holds the name (the SOA in its answer).
+The zone is the one the settings name, else the one the server says holds the name (the SOA in
+its answer).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import base64
 import binascii
 import hashlib
 import re
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -29,7 +31,9 @@ import dns.update
 from app.acme.dns import TxtRecord
 from app.acme.dns.propagation import Server, parse_server
 from app.acme.errors import DnsError
+from app.acme.settings import TSIG_ALGORITHMS
 from app.peer_text import peer_line
+from app.redact import register_secret
 
 if TYPE_CHECKING:
     from app.acme.settings import AcmeSettings
@@ -37,23 +41,52 @@ if TYPE_CHECKING:
 TIMEOUT = 10.0
 TTL = 60
 
+Key = tuple[dns.name.Name, str, bytes]  # (key name, dnspython's algorithm name, secret)
+
+# Comments as named.conf allows them (#, //, /* */), found only outside quoted strings: a
+# base64 secret may hold "//".
+_STRING_OR_COMMENT = re.compile(r'"[^"]*"|/\*.*?\*/|//[^\n]*|#[^\n]*', re.DOTALL)
 _KEY = re.compile(
-    r'key\s+"?(?P<name>[^"\s{]+)"?\s*\{(?P<body>.*?)\}\s*;', re.DOTALL | re.IGNORECASE
+    r'(?<![\w.-])key\s+(?:"(?P<quoted>[^"]*)"|(?P<bare>[^"\s{;]+))\s*\{(?P<body>[^{}]*)\}\s*;',
+    re.IGNORECASE,
 )
-_ALG = re.compile(r"algorithm\s+\"?(?P<alg>[A-Za-z0-9.-]+)\"?\s*;", re.IGNORECASE)
+_ALG = re.compile(r"(?<![\w-])algorithm\s+\"?(?P<alg>[^\"\s;]+)\"?\s*;", re.IGNORECASE)
+_SECRET = re.compile(r'(?<![\w-])secret\s+"(?P<secret>[^"]*)"\s*;', re.IGNORECASE)
+# BIND's names (tsig-keygen -a ...), and the RFC 8945 name of HMAC-MD5 some files carry.
 _ALGORITHMS = {
-    dns.tsig.HMAC_SHA256,
-    dns.tsig.HMAC_SHA384,
-    dns.tsig.HMAC_SHA512,
-    dns.tsig.HMAC_SHA224,
-    dns.tsig.HMAC_SHA1,
-    dns.tsig.HMAC_MD5,
+    "hmac-sha256": dns.tsig.HMAC_SHA256,
+    "hmac-sha384": dns.tsig.HMAC_SHA384,
+    "hmac-sha512": dns.tsig.HMAC_SHA512,
+    "hmac-sha224": dns.tsig.HMAC_SHA224,
+    "hmac-sha1": dns.tsig.HMAC_SHA1,
+    "hmac-md5": dns.tsig.HMAC_MD5,
+    "hmac-md5.sig-alg.reg.int": dns.tsig.HMAC_MD5,
 }
-_SECRET = re.compile(r'secret\s+"(?P<secret>[^"]+)"\s*;', re.IGNORECASE)
 
 
-def read_key_file(path: Path) -> tuple[dns.name.Name, str, bytes]:
-    """(key name, algorithm, secret) from a BIND key file."""
+def bind_algorithm(algorithm: str) -> str:
+    """BIND's name (hmac-sha256) for dnspython's algorithm name, as the settings record it."""
+    wanted = dns.name.from_text(algorithm)
+    return next(name for name, alg in _ALGORITHMS.items() if alg == wanted)
+
+
+def _algorithm(text: str) -> dns.name.Name | None:
+    return _ALGORITHMS.get(text.strip().rstrip(".").lower())
+
+
+def _same_name(a: str, b: str) -> bool:
+    return a.strip().rstrip(".").lower() == b.strip().rstrip(".").lower()
+
+
+def _statements(text: str) -> list[tuple[str, str]]:
+    """(name, body) of every `key` statement, comments left out."""
+    plain = _STRING_OR_COMMENT.sub(lambda m: m[0] if m[0].startswith('"') else " ", text)
+    return [(m["quoted"] or m["bare"] or "", m["body"]) for m in _KEY.finditer(plain)]
+
+
+def read_key_file(path: Path, name: str | None = None) -> Key:
+    """The key `name` from a BIND key file (tsig-keygen's or ddns-confgen's output, or several
+    keys one after the other); without a name, the file's only key."""
     try:
         text = Path(path).read_text("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -61,30 +94,68 @@ def read_key_file(path: Path) -> tuple[dns.name.Name, str, bytes]:
             f"Cannot read the TSIG key file {path}: {getattr(exc, 'strerror', None) or exc}.",
             'Give the file tsig-keygen wrote (key "name" { algorithm ...; secret "..."; };).',
         ) from exc
-    match = _KEY.search(text)
-    alg = _ALG.search(match.group("body")) if match else None
-    secret = _SECRET.search(match.group("body")) if match else None
-    if not (match and alg and secret):
+    keys = _statements(text)
+    if not keys:
         raise DnsError(
             f"{path} is not a TSIG key file.",
             'It must read like: key "acme" { algorithm hmac-sha256; secret "..."; }; '
             "(tsig-keygen acme > acme.key writes one).",
         )
-    try:
-        raw = base64.b64decode(secret.group("secret"), validate=True)
-        algorithm = dns.name.from_text(alg.group("alg"))
-        if algorithm not in _ALGORITHMS:
-            raise ValueError(algorithm)
-    except (binascii.Error, ValueError, dns.exception.DNSException) as exc:
+    names = ", ".join(peer_line(n) for n, _ in keys)
+    if name:
+        chosen = [(n, body) for n, body in keys if _same_name(n, name)]
+        if not chosen:
+            raise DnsError(
+                f"The TSIG key file {path} holds no key named {peer_line(name)} "
+                f"(it holds {names}).",
+                "Give one of those names (--tsig-key NAME), or the file that holds that key.",
+            )
+        keys = chosen[:1]
+    elif len(keys) > 1:
         raise DnsError(
-            f"The TSIG key in {path} has an unreadable secret or unknown algorithm "
-            f"({peer_line(alg.group('alg'))}).",
-            "Use hmac-sha256 and the secret as tsig-keygen wrote it.",
+            f"The TSIG key file {path} holds {len(keys)} keys ({names}): which one is not said.",
+            "Name the key the DNS server allows to update the zone: --tsig-key NAME.",
+        )
+    return _checked_key(path, *keys[0])
+
+
+def _checked_key(path: Path, name: str, body: str) -> Key:
+    shown = f"TSIG key {peer_line(name)} in {path}"
+    try:
+        key_name = dns.name.from_text(name)
+    except dns.exception.DNSException as exc:
+        raise DnsError(
+            f"The {shown} has a name that is not a DNS name ({type(exc).__name__}).",
+            "Name keys as tsig-keygen does: letters, digits, dots and hyphens.",
         ) from exc
-    return dns.name.from_text(match.group("name")), str(algorithm), raw
+    alg, secret = _ALG.search(body), _SECRET.search(body)
+    if alg is None:
+        raise DnsError(
+            f"The {shown} has no algorithm.", "Add the line BIND has: algorithm hmac-sha256;"
+        )
+    if secret is None:
+        raise DnsError(f"The {shown} has no secret.", 'Add the line BIND has: secret "base64...";')
+    algorithm = _algorithm(alg["alg"])
+    if algorithm is None:
+        raise DnsError(
+            f"The {shown} uses an algorithm accert does not know ({peer_line(alg['alg'])}).",
+            f"Use one of {', '.join(TSIG_ALGORITHMS)} (tsig-keygen -a hmac-sha256 NAME).",
+        )
+    register_secret(secret["secret"])
+    try:
+        raw = base64.b64decode(secret["secret"], validate=True)
+        if not raw:
+            raise ValueError("empty")
+    except (binascii.Error, ValueError) as exc:
+        raise DnsError(
+            f"The secret of the {shown} is not base64.",
+            "Copy the key file again as tsig-keygen wrote it: the secret is the text between "
+            'the quotes after secret "...".',
+        ) from exc
+    return key_name, str(algorithm), raw
 
 
-def named_key(name: str, algorithm: str, secret: str) -> tuple[dns.name.Name, str, bytes]:
+def named_key(name: str, algorithm: str, secret: str) -> Key:
     """(key name, algorithm, secret) from what a person typed: the secret base64 as
     tsig-keygen prints it, the algorithm as BIND names it (hmac-sha256)."""
     try:
@@ -98,13 +169,13 @@ def named_key(name: str, algorithm: str, secret: str) -> tuple[dns.name.Name, st
         ) from exc
     try:
         key_name = dns.name.from_text(name.strip())
-        alg = dns.name.from_text(algorithm)
     except dns.exception.DNSException as exc:
         raise DnsError(
             f"{peer_line(name)!r} is not a TSIG key name.",
             'Give the name from the key file: key "name" { ... };',
         ) from exc
-    if alg not in _ALGORITHMS:
+    alg = _algorithm(algorithm)
+    if alg is None:
         raise DnsError(f"Unknown TSIG algorithm {peer_line(algorithm)}.", "Use hmac-sha256.")
     return key_name, str(alg), raw
 
@@ -151,23 +222,57 @@ class Rfc2136Publisher:
 
     @classmethod
     def for_settings(cls, settings: AcmeSettings, secret: str | None) -> Rfc2136Publisher:
-        """The key file the settings name, or the named key with `secret` (else the one the
-        credential store keeps for this server and key)."""
-        if settings.tsig_key_file:
-            key = read_key_file(Path(settings.tsig_key_file))
+        """The key the settings name: from their key file while it is there (the file the DNS
+        administrator keeps current), else with `secret`, else with the secret the credential
+        store keeps for this server and key (the wizard, and `accert acme` once its key file is
+        gone)."""
+        key_file = Path(settings.tsig_key_file) if settings.tsig_key_file else None
+        name = settings.tsig_key_name
+        if key_file is not None and (not name or key_file.exists()):
+            key = read_key_file(key_file, name or None)
         else:
-            secret = secret or remembered_secret(settings.rfc2136_server, settings.tsig_key_name)
+            secret = secret or remembered_secret(settings.rfc2136_server, name)
             if not secret:
+                server = peer_line(settings.rfc2136_server)
+                if key_file is not None:
+                    raise DnsError(
+                        f"The TSIG key file {key_file} is gone, and the credential store has no "
+                        f"secret of key {peer_line(name)} for {server}.",
+                        f"Give the key file again: accert acme ... --tsig-key-file FILE "
+                        f"--tsig-key {peer_line(name)}.",
+                    )
                 raise DnsError(
-                    f"The secret of TSIG key {peer_line(settings.tsig_key_name)} for "
-                    f"{peer_line(settings.rfc2136_server)} is not in the credential store.",
+                    f"The secret of TSIG key {peer_line(name)} for {server} is not in the "
+                    "credential store.",
                     "Open the ACME dialog in the wizard and enter the TSIG secret again.",
                 )
-            key = named_key(settings.tsig_key_name, settings.tsig_algorithm, secret)
+            key = named_key(name, settings.tsig_algorithm, secret)
         return cls(settings.rfc2136_server, key, settings.rfc2136_zone)
+
+    def check_names(self, names: Iterable[str]) -> None:
+        """Before any order: every _acme-challenge record lies in the zone the settings name."""
+        for name in names:
+            self._check_in_zone("_acme-challenge." + name.removeprefix("*."))
+
+    def _check_in_zone(self, record: str) -> None:
+        if self.zone is None:
+            return
+        try:
+            inside = dns.name.from_text(record).is_subdomain(self.zone)
+        except dns.exception.DNSException:
+            return  # not a DNS name: the CA says so in its own words
+        if not inside:
+            zone = self.zone.to_text(omit_final_dot=True)
+            raise DnsError(
+                f"The TXT record {peer_line(record)} is outside the zone {peer_line(zone)}: "
+                "an update to that zone cannot create it.",
+                f"Give the zone that holds {peer_line(record.removeprefix('_acme-challenge.'))} "
+                "(or no zone: the server's SOA answer then says which).",
+            )
 
     def zone_of(self, name: str) -> dns.name.Name:
         if self.zone is not None:
+            self._check_in_zone(name)
             return self.zone
         query = dns.message.make_query(name, dns.rdatatype.SOA)
         try:
@@ -182,9 +287,18 @@ class Rfc2136Publisher:
         for rrset in (*response.answer, *response.authority):
             if rrset.rdtype == dns.rdatatype.SOA:
                 return rrset.name
+        rcode = response.rcode()
+        if rcode != dns.rcode.NOERROR and rcode != dns.rcode.NXDOMAIN:
+            raise DnsError(
+                f"The DNS server {self.server} did not say which zone holds {name} "
+                f"({dns.rcode.to_text(rcode)}).",
+                "A primary that answers only some queries (hidden primary, split horizon) needs "
+                "the zone given: --zone ZONE (the Zone field in the wizard).",
+            )
         raise DnsError(
             f"The DNS server {self.server} is not authoritative for {name}.",
-            "Give the primary server of the zone that holds the name.",
+            "Give the primary server of the zone that holds the name, or the zone itself "
+            "(--zone ZONE; the Zone field in the wizard).",
         )
 
     def _send(self, record: TxtRecord, add: bool) -> None:
