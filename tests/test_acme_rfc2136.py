@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -82,8 +83,11 @@ def acme(ws: Path, ca: Pebble, server: str, *args: str | Path) -> list[str | Pat
     ]  # fmt: skip
 
 
-def error_lines(stderr: str) -> list[str]:
-    return [line for line in stderr.splitlines() if line.startswith("error:")]
+def failed(run: subprocess.CompletedProcess[str]) -> list[str]:
+    """The error lines of a command that failed as a user should see it: exit 1, no traceback."""
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert "Traceback" not in run.stderr
+    return [line for line in run.stderr.splitlines() if line.startswith("error:")]
 
 
 def nothing_leaked(secrets: list[str], *places: str | Path) -> None:
@@ -111,8 +115,7 @@ def test_a_key_file_with_two_keys_uses_the_one_named(
 
     # No name: which key is not said, and nothing is asked of the CA or the server.
     run = accert(*acme(ws, bind9_pebble, bind9.address, "--tsig-key-file", both))
-    assert run.returncode == 1
-    assert error_lines(run.stderr) == [
+    assert failed(run) == [
         f"error: The TSIG key file {both} holds 2 keys (other-key, acme-update): which one "
         "is not said."
     ], run.stderr
@@ -122,12 +125,11 @@ def test_a_key_file_with_two_keys_uses_the_one_named(
     run = accert(
         *acme(ws, bind9_pebble, bind9.address, "--tsig-key-file", both, "--tsig-key", "other-key")
     )
-    assert run.returncode == 1
-    assert error_lines(run.stderr) == [
-        f"error: The DNS server {bind9.address} refused to add TXT {record} in zone {ZONE}. "
+    assert failed(run) == [
+        f"error: The DNS server {bind9.address} refused to add TXT {record} in zone {ZONE} "
         "(REFUSED)."
     ], run.stderr
-    assert "Allow updates for key other-key" in run.stderr and "Traceback" not in run.stderr
+    assert "Allow updates for key other-key" in run.stderr
     assert bind9.txt(record) == []
 
     # The right one (named as BIND would accept it too: any case, a final dot).
@@ -163,8 +165,7 @@ def test_a_hidden_primary_is_updated_in_the_zone_given(tmp_path: Path, hidden_bi
         key = ["--tsig-key-file", server.key_file, "--dns-resolver", server.public_address]
 
         run = accert(*acme(ws, ca, server.address, *key))
-        assert run.returncode == 1
-        assert error_lines(run.stderr) == [
+        assert failed(run) == [
             f"error: The DNS server {server.address} did not say which zone holds {record} "
             "(REFUSED)."
         ], run.stderr
@@ -172,8 +173,7 @@ def test_a_hidden_primary_is_updated_in_the_zone_given(tmp_path: Path, hidden_bi
 
         # A zone that cannot hold the record: said before anything is ordered.
         run = accert(*acme(ws, ca, server.address, *key, "--zone", "other.example.test"))
-        assert run.returncode == 1
-        assert error_lines(run.stderr) == [
+        assert failed(run) == [
             f"error: The TXT record {record} is outside the zone other.example.test: an update "
             "to that zone cannot create it."
         ], run.stderr
@@ -278,9 +278,7 @@ def test_key_file_errors_are_one_line_naming_file_and_key(
     # Nothing is contacted: the key file is read before anything is asked of the CA.
     run = accert("acme", ws, "--directory", "https://127.0.0.1:9/directory", "--dns-rfc2136",
                  "127.0.0.1:9", "--tsig-key-file", key_file, *extra)  # fmt: skip
-    assert run.returncode == 1
-    assert error_lines(run.stderr) == ["error: " + message.format(file=key_file)], run.stderr
-    assert "Traceback" not in run.stderr
+    assert failed(run) == ["error: " + message.format(file=key_file)], run.stderr
     nothing_leaked(["not/base64!secret", GOOD], run.stdout, run.stderr, ws, isolated_home)
 
 
@@ -301,5 +299,4 @@ def test_option_mistakes_are_one_line(tmp_path: Path, args: list[str], message: 
     key_file.write_text(KEY.format(name="k", alg="hmac-sha256", secret=GOOD))
     args = [str(key_file) if a == "K" else a for a in args]
     run = accert("acme", ws, "--directory", "https://127.0.0.1:9/directory", *args)
-    assert run.returncode == 1
-    assert error_lines(run.stderr) == [f"error: {message}"], run.stderr
+    assert failed(run) == [f"error: {message}"], run.stderr

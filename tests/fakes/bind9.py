@@ -29,7 +29,7 @@ ns1 IN A   127.0.0.1
 _acme-challenge.delegated IN CNAME _acme-challenge.acme-zone.{zone}.
 """
 
-CONF = """
+OPTIONS = """
 options {{
     directory "{dir}";
     pid-file "{dir}/named.pid";
@@ -43,13 +43,18 @@ options {{
     notify no;
 }};
 controls {{ }};
-{includes}
+"""
+
+CONF = (
+    OPTIONS
+    + """{includes}
 zone "{zone}" {{
     type primary;
     file "{dir}/{zone}.db";
     allow-update {{ key "{key}"; }};
 {hidden}}};
 """
+)
 
 HIDDEN = """    allow-query {{ {signed} }};
     allow-transfer {{ 127.0.0.1; }};
@@ -57,26 +62,15 @@ HIDDEN = """    allow-query {{ {signed} }};
     also-notify {{ 127.0.0.1 port {public_port}; }};
 """
 
-SECONDARY = """
-options {{
-    directory "{dir}";
-    pid-file "{dir}/named.pid";
-    session-keyfile "{dir}/session.key";
-    managed-keys-directory "{dir}";
-    listen-on port {port} {{ 127.0.0.1; }};
-    listen-on-v6 {{ none; }};
-    recursion no;
-    dnssec-validation no;
-    allow-query {{ any; }};
-    notify no;
-}};
-controls {{ }};
-zone "{zone}" {{
+SECONDARY = (
+    OPTIONS
+    + """zone "{zone}" {{
     type secondary;
     file "{dir}/{zone}.db";
     primaries {{ 127.0.0.1 port {primary_port}; }};
 }};
 """
+)
 
 
 @dataclass

@@ -333,7 +333,7 @@ class Rfc2136Publisher:
             what = "add" if add else "remove"
             raise DnsError(
                 f"The DNS server {self.server} refused to {what} TXT {record.name} in zone "
-                f"{zone} ({dns.rcode.to_text(rcode)}).",
+                f"{zone.to_text(omit_final_dot=True)} ({dns.rcode.to_text(rcode)}).",
                 f"Allow updates for key {self.key_label} in the zone's configuration "
                 "(BIND: update-policy or allow-update { key ...; };).",
             )
