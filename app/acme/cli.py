@@ -120,10 +120,9 @@ def _keep_tsig_secret(settings: AcmeSettings, secret: bytes) -> None:
     from app.peer_text import peer_line
 
     name, file = peer_line(settings.tsig_key_name), settings.tsig_key_file
+    encoded = base64.b64encode(secret).decode("ascii")
     try:
-        kept = remember_secret(
-            settings.rfc2136_server, name, base64.b64encode(secret).decode("ascii")
-        )
+        kept = remember_secret(settings.rfc2136_server, settings.tsig_key_name, encoded)
     except AccertError as exc:
         _err(f"  The secret of TSIG key {name} could not be kept ({exc.message}).")
         kept = False

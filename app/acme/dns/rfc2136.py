@@ -114,7 +114,8 @@ def read_key_file(path: Path, name: str | None = None) -> Key:
     elif len(keys) > 1:
         raise DnsError(
             f"The TSIG key file {path} holds {len(keys)} keys ({names}): which one is not said.",
-            "Name the key the DNS server allows to update the zone: --tsig-key NAME.",
+            "Name the one the DNS server allows to update the zone: --tsig-key NAME (the "
+            "wizard reads a file that holds only that key).",
         )
     return _checked_key(path, *keys[0])
 
@@ -205,7 +206,7 @@ class Rfc2136Publisher:
     def __init__(
         self,
         server: str,
-        key: tuple[dns.name.Name, str, bytes],
+        key: Key,
         zone: str = "",
     ) -> None:
         self.server: Server = parse_server(server)
