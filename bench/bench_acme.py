@@ -13,26 +13,18 @@ back, in the same process.
 
 from __future__ import annotations
 
-import argparse
-import os
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.timing import Row, print_rows
+from bench.timing import Row, print_rows, rounds_and_home
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--rounds", type=int, default=7)
-    args = parser.parse_args()
-    tmp = Path(tempfile.mkdtemp(prefix="accert-bench-acme-"))
-    os.environ.update(ACCERT_HOME=str(tmp / "home"), ACCERT_PASSPHRASE="benchmark passphrase",
-                      PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring")  # fmt: skip
+    rounds, tmp = rounds_and_home(__doc__, "accert-bench-acme-")
 
     from app.acme.issue import issue
     from app.acme.settings import AcmeSettings
@@ -66,7 +58,7 @@ def main() -> None:
         account_run = time.perf_counter() - start
 
         totals, dns_parts, imports = [], [], []
-        for n in range(1, args.rounds + 1):
+        for n in range(1, rounds + 1):
             ws = renewal(n)
             marks: dict[str, float] = {}
 

@@ -6,25 +6,17 @@ Ratios are measured in the same run, so a noisy machine does not mislead.
 
 from __future__ import annotations
 
-import argparse
-import os
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.timing import Row, print_rows, timed
+from bench.timing import Row, print_rows, rounds_and_home, timed
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--rounds", type=int, default=7)
-    args = parser.parse_args()
-    tmp = Path(tempfile.mkdtemp(prefix="accert-bench-"))
-    os.environ.update(ACCERT_HOME=str(tmp / "home"), ACCERT_PASSPHRASE="benchmark passphrase",
-                      PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring")  # fmt: skip
+    rounds, tmp = rounds_and_home(__doc__, "accert-bench-")
 
     from app.ca_response import Source
     from app.export import PRESETS, ExportOptions
@@ -53,8 +45,8 @@ def main() -> None:
                 check=True, capture_output=True,
             )  # fmt: skip
 
-        rounds = args.rounds if key_type is not KeyType.RSA4096 else max(3, args.rounds // 2)
-        a, b = timed(ours, rounds), timed(theirs, rounds)
+        key_rounds = rounds if key_type is not KeyType.RSA4096 else max(3, rounds // 2)
+        a, b = timed(ours, key_rounds), timed(theirs, key_rounds)
         rows.append((f"key+CSR {key_type.label}", a, b, "openssl req -newkey (encrypted key)"))
 
     ca = TestCA(tmp / "ca")
@@ -69,7 +61,7 @@ def main() -> None:
         ws.export(tmp / f"out{next(counter)}",
                   ExportOptions(PRESETS["everything"].artifacts, "bench-password"))  # fmt: skip
 
-    rows.append(("export everything (8 files, checked)", timed(export_all, args.rounds), None, ""))
+    rows.append(("export everything (8 files, checked)", timed(export_all, rounds), None, ""))
     print_rows(rows)
 
 

@@ -2,12 +2,31 @@
 
 from __future__ import annotations
 
+import argparse
+import os
 import statistics
+import tempfile
 import time
 from collections.abc import Callable, Iterable
+from pathlib import Path
 
 # (what, accert's seconds, the reference's seconds or None, the reference's name)
 Row = tuple[str, float, float | None, str]
+
+
+def rounds_and_home(
+    description: str | None, prefix: str, default_rounds: int = 7
+) -> tuple[int, Path]:
+    """The `--rounds N` of the command line, and a fresh temporary folder whose home/ is
+    accert's for this process: a benchmark's renewals, settings and key passphrase never touch
+    the user's own, and the credential store is off (the passphrase comes from the environment)."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--rounds", type=int, default=default_rounds)
+    rounds: int = parser.parse_args().rounds
+    tmp = Path(tempfile.mkdtemp(prefix=prefix))
+    os.environ.update(ACCERT_HOME=str(tmp / "home"), ACCERT_PASSPHRASE="benchmark passphrase",
+                      PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring")  # fmt: skip
+    return rounds, tmp
 
 
 def timed(fn: Callable[[], object], rounds: int) -> float:

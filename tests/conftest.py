@@ -93,5 +93,7 @@ def other_ca(tmp_path_factory: pytest.TempPathFactory) -> TestCA:
     return TestCA(tmp_path_factory.mktemp("other-ca"), "Other")
 
 
-# The ACME test CA (pebble) and its DNS (challtestsrv): see tests/fakes/pebble.py.
+# OpenSSH's sshd in a test account (ssh_user) and the OVOC appliance on it: tests/fakes/ovoc_env.py.
+# The ACME test CA (pebble) and its DNS (challtestsrv): tests/fakes/pebble.py.
+from tests.fakes.ovoc_fixtures import ovoc, ssh_user  # noqa: E402, F401
 from tests.fakes.pebble_fixtures import challtestsrv, pebble, pebble_hook  # noqa: E402, F401

@@ -12,7 +12,7 @@ test_ovoc_deploy.py; this file checks the three-way agreement (message, device, 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,8 +35,7 @@ from app.tls_probe import fetch_served_chain
 from app.workspace import Workspace
 from tests.fakes.mediant_material import FAST
 from tests.fakes.mediant_sim import MediantSim
-from tests.fakes.ovoc_env import OvocServer, ovoc_server
-from tests.fakes.sshd import TestUser, create_user
+from tests.fakes.ovoc_env import OvocServer
 from tests.helpers import issued
 from tests.pki import TestCA
 
@@ -162,19 +161,6 @@ def test_device_fault_matrix(workspace: Workspace, fault: DeviceFault) -> None:
 # --- OVOC -----------------------------------------------------------------------------------
 
 FAST_CONSOLE = ConsoleTimeouts(prompt=5.0, import_run=30.0, leave=2.0)
-
-
-@pytest.fixture(scope="module")
-def ssh_user() -> Iterator[TestUser]:
-    user = create_user()
-    yield user
-    user.remove()
-
-
-@pytest.fixture
-def ovoc(ssh_user: TestUser) -> Iterator[OvocServer]:
-    with ovoc_server(ssh_user) as server:
-        yield server
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import stat
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -31,25 +30,12 @@ from app.ovoc.ssh import (
 from app.ovoc.transfer import RemoteFile, upload
 from app.redact import MASK
 from app.workspace import Workspace
-from tests.fakes.ovoc_env import OvocServer, make_material, ovoc_server
-from tests.fakes.sshd import Sshd, TestUser, create_user, free_port
+from tests.fakes.ovoc_env import OvocServer, make_material
+from tests.fakes.sshd import Sshd, free_port
 from tests.helpers import issued
 from tests.pki import TestCA, openssl
 
 FAST = ConsoleTimeouts(prompt=5.0, import_run=30.0, leave=2.0)
-
-
-@pytest.fixture(scope="module")
-def ssh_user() -> Iterator[TestUser]:
-    user = create_user()
-    yield user
-    user.remove()
-
-
-@pytest.fixture
-def ovoc(ssh_user: TestUser) -> Iterator[OvocServer]:
-    with ovoc_server(ssh_user) as server:
-        yield server
 
 
 @pytest.fixture
@@ -317,15 +303,23 @@ def workspace(tmp_path: Path, test_ca: TestCA) -> Workspace:
     return ws
 
 
-def _profile_file(ovoc: OvocServer, folder: Path) -> Path:
-    """A user's copy of the profile, as the README tells engineers to make."""
-    path = folder / "my-ovoc.toml"
-    path.write_text(
-        'name = "my-ovoc"\nextends = "ovoc-8"\n'
-        f'[upload]\ndirectory = "{ovoc.cert_dir}"\n'
-        "[verify]\nwait_seconds = 15\n"
-    )
-    return path
+def deploy_ovoc_args(
+    ovoc: OvocServer,
+    server: Sshd,
+    workspace: Workspace,
+    monkeypatch: pytest.MonkeyPatch,
+    folder: Path,
+    root_password: str = OvocServer.ROOT_PASSWORD,
+) -> list[str]:
+    """`accert deploy-ovoc` of the renewal to the appliance with the user's profile file, the
+    passwords in OVOC_PW and OVOC_ROOT (set here) as a script passes them."""
+    monkeypatch.setenv("OVOC_PW", ovoc.user.password)
+    monkeypatch.setenv("OVOC_ROOT", root_password)
+    return [
+        "deploy-ovoc", str(workspace.path), "--host", "127.0.0.1", "--port", str(server.port),
+        "--user", ovoc.user.name, "--password-env", "OVOC_PW", "--root-password-env",
+        "OVOC_ROOT", "--profile", str(ovoc.profile_file(folder)),
+    ]  # fmt: skip
 
 
 def test_cli_deploys_a_renewal_and_records_it(
@@ -336,14 +330,8 @@ def test_cli_deploys_a_renewal_and_records_it(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     server = ovoc.start(sftp=False)
-    monkeypatch.setenv("OVOC_PW", ovoc.user.password)
-    monkeypatch.setenv("OVOC_ROOT", ovoc.ROOT_PASSWORD)
-    base = [
-        "deploy-ovoc", str(workspace.path), "--host", "127.0.0.1", "--port", str(server.port),
-        "--user", ovoc.user.name, "--password-env", "OVOC_PW", "--root-password-env",
-        "OVOC_ROOT", "--profile", str(_profile_file(ovoc, tmp_path)),
-        "--verify-port", str(ovoc.https_port),
-    ]  # fmt: skip
+    base = deploy_ovoc_args(ovoc, server, workspace, monkeypatch, tmp_path)
+    base += ["--verify-port", str(ovoc.https_port)]
 
     # First contact without a pin and without a terminal: the fingerprint, nothing sent.
     assert cli.main(base) == 1
@@ -378,14 +366,8 @@ def test_cli_failure_is_one_plain_error_and_recorded(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     server = ovoc.start()
-    monkeypatch.setenv("OVOC_PW", ovoc.user.password)
-    monkeypatch.setenv("OVOC_ROOT", "not-the-root-password")
-    code = cli.main([
-        "deploy-ovoc", str(workspace.path), "--host", "127.0.0.1", "--port", str(server.port),
-        "--user", ovoc.user.name, "--password-env", "OVOC_PW", "--root-password-env",
-        "OVOC_ROOT", "--profile", str(_profile_file(ovoc, tmp_path)),
-        "--host-key", ovoc.target(server).host_key_pin or "",
-    ])  # fmt: skip
+    base = deploy_ovoc_args(ovoc, server, workspace, monkeypatch, tmp_path, "not-the-root-password")
+    code = cli.main([*base, "--host-key", ovoc.target(server).host_key_pin or ""])
     assert code == 1
     err = capsys.readouterr().err
     assert "error: The root password was refused by 127.0.0.1" in err
@@ -443,14 +425,9 @@ def test_cli_offers_to_remove_the_uploaded_key_and_old_keys_default_keep(
     import sys
 
     server = ovoc.start()
-    monkeypatch.setenv("OVOC_PW", ovoc.user.password)
-    monkeypatch.setenv("OVOC_ROOT", ovoc.ROOT_PASSWORD)
-    base = [
-        "deploy-ovoc", str(workspace.path), "--host", "127.0.0.1", "--port", str(server.port),
-        "--user", ovoc.user.name, "--password-env", "OVOC_PW", "--root-password-env",
-        "OVOC_ROOT", "--profile", str(_profile_file(ovoc, tmp_path)),
-        "--verify-port", str(ovoc.https_port), "--host-key", ovoc.target(server).host_key_pin or "",
-    ]  # fmt: skip
+    base = deploy_ovoc_args(ovoc, server, workspace, monkeypatch, tmp_path)
+    base += ["--verify-port", str(ovoc.https_port)]
+    base += ["--host-key", ovoc.target(server).host_key_pin or ""]
     assert cli.main(base) == 0  # no terminal: kept, and said
     err = capsys.readouterr().err
     assert f"Unencrypted keys left on 127.0.0.1: {ovoc.cert_dir}/server.key" in err

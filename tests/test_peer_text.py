@@ -45,25 +45,32 @@ def test_peer_line_is_one_escaped_line_of_bounded_length() -> None:
     assert peer_line("y" * 50, 20) == "y" * 17 + "..."
 
 
-def evil_device() -> MediantSim:
+def contexts_of_evil_device(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *, terminal: bool
+) -> tuple[int, str, str, MediantSim]:
+    """`accert sbc-contexts` against a device presenting EVIL_CN, from a terminal that answers
+    "n" to the trust question or with no terminal: (exit code, stderr, the real fingerprint,
+    the device)."""
     sim = MediantSim()
     cert, key = self_signed(EVIL_CN, san=False)
     sim.web = SimContext("default", key, cert)
-    return sim
+    with sim:
+        real_fp = fetch_served_chain("127.0.0.1", sim.port).leaf_sha256
+        monkeypatch.setenv("DEVICE_PW", sim.password)
+        stdin = io.StringIO()
+        if terminal:
+            stdin.isatty = lambda: True  # type: ignore[method-assign]
+            monkeypatch.setattr("builtins.input", lambda prompt="": "n")
+        monkeypatch.setattr(sys, "stdin", stdin)
+        code = cli.main(["sbc-contexts", "--host", sim.host_port, "--password-env", "DEVICE_PW"])
+        err = capsys.readouterr().err
+    return code, err, real_fp, sim
 
 
 def test_cli_trust_prompt_cannot_be_forged(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    with evil_device() as sim:
-        real_fp = fetch_served_chain("127.0.0.1", sim.port).leaf_sha256
-        monkeypatch.setenv("DEVICE_PW", sim.password)
-        tty = io.StringIO()
-        tty.isatty = lambda: True  # type: ignore[method-assign]
-        monkeypatch.setattr(sys, "stdin", tty)
-        monkeypatch.setattr("builtins.input", lambda prompt="": "n")
-        code = cli.main(["sbc-contexts", "--host", sim.host_port, "--password-env", "DEVICE_PW"])
-        err = capsys.readouterr().err
+    code, err, real_fp, sim = contexts_of_evil_device(monkeypatch, capsys, terminal=True)
     assert code == 1 and sim.calls == []
     lines = err.splitlines()
     # (A library warning about the overlong name may come before the question.)
@@ -78,12 +85,7 @@ def test_cli_trust_prompt_cannot_be_forged(
 def test_non_interactive_untrusted_message_is_escaped(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    with evil_device() as sim:
-        real_fp = fetch_served_chain("127.0.0.1", sim.port).leaf_sha256
-        monkeypatch.setenv("DEVICE_PW", sim.password)
-        monkeypatch.setattr(sys, "stdin", io.StringIO())  # not a terminal
-        code = cli.main(["sbc-contexts", "--host", sim.host_port, "--password-env", "DEVICE_PW"])
-        err = capsys.readouterr().err
+    code, err, real_fp, sim = contexts_of_evil_device(monkeypatch, capsys, terminal=False)
     assert code == 1 and sim.calls == []
     assert not UNSAFE.search(err)
     first = err.splitlines()[0]

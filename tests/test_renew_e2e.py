@@ -30,17 +30,10 @@ from tests.conftest import MemoryKeyring
 from tests.fakes.mediant_sim import MediantSim
 from tests.fakes.ovoc_env import OvocServer, ovoc_server
 from tests.fakes.pebble import ChallTestSrv, Pebble
-from tests.fakes.sshd import Sshd, TestUser, create_user
+from tests.fakes.sshd import Sshd, TestUser
 from tests.fakes.tls_listeners import closed_port
 
 PFX_PASSWORD = "Iis-export-Pass-1"
-
-
-@pytest.fixture(scope="module")
-def ssh_user() -> Iterator[TestUser]:
-    user = create_user()
-    yield user
-    user.remove()
 
 
 @dataclass

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QWizard
 from pytestqt.qtbot import QtBot
 
 from app.ca_response import Source
+from app.estate.inventory import Kind, Target
 from app.export import PRESETS, ExportOptions
 from app.mediant import pins
 from app.mediant.devices import SavedDevice, load_devices
@@ -26,8 +27,7 @@ from app.tls_probe import fetch_served_chain
 from app.workspace import Workspace
 from tests.fakes.mediant_material import FAST
 from tests.fakes.mediant_sim import MediantSim
-from tests.fakes.ovoc_env import OvocServer, ovoc_server
-from tests.fakes.sshd import TestUser, create_user
+from tests.fakes.ovoc_env import OvocServer
 from tests.helpers import wildcard_spec
 from tests.pki import TestCA
 from tests.test_wizard import wait_listed
@@ -61,10 +61,19 @@ def renewal(test_ca: TestCA, tmp_path: Path) -> Workspace:
     return ws
 
 
-def open_deploy_page(qtbot: QtBot, ws: Workspace) -> tuple[RenewalWizard, DeployPage]:
+def open_deploy_page(
+    qtbot: QtBot,
+    ws: Workspace,
+    devices: list[SavedDevice] | None = None,
+    ovoc_targets: list[Target] | None = None,
+) -> tuple[RenewalWizard, DeployPage]:
+    """The wizard opened on `ws` from the Start page; devices, ovoc_targets: as the dashboard's
+    "Renew these" preselects them."""
     w = create_window()
     w.confirm_close = lambda lost: True  # never a modal question in a test
     qtbot.addWidget(w)
+    w.session.preselected_devices = list(devices or [])
+    w.session.preselected_ovoc = list(ovoc_targets or [])
     w.show()
     start = wait_listed(qtbot, w)
     assert isinstance(start, StartPage)
@@ -235,50 +244,13 @@ def test_renew_these_preselects_the_devices(
     qtbot: QtBot, renewal: Workspace, sims: list[MediantSim]
 ) -> None:
     chosen = SavedDevice("127.0.0.1", sims[0].port, "Admin", (1,), ())
-    w = create_window()
-    w.confirm_close = lambda lost: True
-    qtbot.addWidget(w)
-    w.session.preselected_devices = [chosen]
-    w.show()
-    start = wait_listed(qtbot, w)
-    assert isinstance(start, StartPage)
-    for i in range(start.renewals.topLevelItemCount()):
-        if start.renewals.topLevelItem(i).text(3) == str(renewal.path):
-            start.renewals.setCurrentItem(start.renewals.topLevelItem(i))
-    start.resume.click()
-    w.button(QWizard.WizardButton.NextButton).click()
-    page = w.currentPage()
-    assert isinstance(page, DeployPage)
+    _w, page = open_deploy_page(qtbot, renewal, devices=[chosen])
     assert [d.key for d in page.sbc.checked()] == [chosen.key]
     item = page.sbc.table.item(0, 0)
     assert item is not None and item.checkState() == Qt.CheckState.Checked
 
 
 # --- OVOC -----------------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def ssh_user() -> Iterator[TestUser]:
-    user = create_user()
-    yield user
-    user.remove()
-
-
-@pytest.fixture
-def ovoc(ssh_user: TestUser) -> Iterator[OvocServer]:
-    with ovoc_server(ssh_user) as server:
-        yield server
-
-
-def _profile_file(ovoc: OvocServer, folder: Path) -> Path:
-    """A user's copy of the OVOC profile, as the README tells engineers to make."""
-    path = folder / "my-ovoc.toml"
-    path.write_text(
-        'name = "my-ovoc"\nextends = "ovoc-8"\n'
-        f'[upload]\ndirectory = "{ovoc.cert_dir}"\n'
-        "[verify]\nwait_seconds = 15\n"
-    )
-    return path
 
 
 def _fill_ovoc(qtbot: QtBot, page: DeployPage, ovoc: OvocServer, port: int, root: str) -> None:
@@ -303,7 +275,7 @@ def test_ovoc_first_contact_shows_the_host_key_then_imports_and_serves(
     _w, page = open_deploy_page(qtbot, renewal)
     panel = page.ovoc
     _fill_ovoc(qtbot, page, ovoc, server.port, ovoc.ROOT_PASSWORD)
-    panel.choose_file = lambda _title: str(_profile_file(ovoc, tmp_path))
+    panel.choose_file = lambda _title: str(ovoc.profile_file(tmp_path))
     panel.profile.setCurrentIndex(panel.profile.count() - 1)
     panel.profile.activated.emit(panel.profile.count() - 1)  # "Other profile file…"
     assert panel.profile.currentText() == "my-ovoc.toml"
@@ -344,7 +316,7 @@ def test_ovoc_wrong_root_password_is_shown_on_the_page_and_nothing_is_sent(
     _w, page = open_deploy_page(qtbot, renewal)
     panel = page.ovoc
     _fill_ovoc(qtbot, page, ovoc, server.port, "wrong-root")
-    panel.use_profile_file(str(_profile_file(ovoc, tmp_path)))
+    panel.use_profile_file(str(ovoc.profile_file(tmp_path)))
     panel.ask_host_key = lambda q: True
     panel.confirm = lambda text: True
     panel.deploy_button.click()
@@ -686,7 +658,7 @@ def test_ovoc_a_changed_host_key_is_refused_and_replaced_only_on_purpose(
     _w, page = open_deploy_page(qtbot, renewal)
     panel = page.ovoc
     _fill_ovoc(qtbot, page, ovoc, server.port, ovoc.ROOT_PASSWORD)
-    panel.use_profile_file(str(_profile_file(ovoc, tmp_path)))
+    panel.use_profile_file(str(ovoc.profile_file(tmp_path)))
     asked: list[HostKeyQuestion] = []
     panel.ask_host_key = lambda q: asked.append(q) or True
     panel.confirm = lambda text: True
@@ -715,22 +687,8 @@ def test_ovoc_a_changed_host_key_is_refused_and_replaced_only_on_purpose(
 def test_renew_these_with_an_ovoc_server_fills_the_ovoc_tab(
     qtbot: QtBot, renewal: Workspace
 ) -> None:
-    from app.estate.inventory import Kind, Target
-
-    w = create_window()
-    w.confirm_close = lambda lost: True
-    qtbot.addWidget(w)
-    w.session.preselected_ovoc = [Target("ovoc.example.com", Kind.OVOC, (8443,), user="acems2")]
-    w.show()
-    start = wait_listed(qtbot, w)
-    assert isinstance(start, StartPage)
-    for i in range(start.renewals.topLevelItemCount()):
-        if start.renewals.topLevelItem(i).text(3) == str(renewal.path):
-            start.renewals.setCurrentItem(start.renewals.topLevelItem(i))
-    start.resume.click()
-    w.button(QWizard.WizardButton.NextButton).click()
-    page = w.currentPage()
-    assert isinstance(page, DeployPage)
+    ovoc_server = Target("ovoc.example.com", Kind.OVOC, (8443,), user="acems2")
+    _w, page = open_deploy_page(qtbot, renewal, ovoc_targets=[ovoc_server])
     assert page.tabs.currentWidget() is page.ovoc  # no devices chosen: OVOC first
     assert page.ovoc.host.text() == "ovoc.example.com" and page.ovoc.user.text() == "acems2"
     assert page.ovoc.verify_port.value() == 8443

@@ -106,6 +106,16 @@ class OvocServer:
         self.settings_path.write_text(json.dumps(settings))
         self.settings_path.chmod(0o644)
 
+    def profile_file(self, folder: Path) -> Path:
+        """A user's copy of the profile, as the README tells engineers to make."""
+        path = folder / "my-ovoc.toml"
+        path.write_text(
+            'name = "my-ovoc"\nextends = "ovoc-8"\n'
+            f'[upload]\ndirectory = "{self.cert_dir}"\n'
+            "[verify]\nwait_seconds = 15\n"
+        )
+        return path
+
     def make_cert_dir(self, mode: int = 0o755) -> None:
         self.cert_dir.mkdir()
         os.chown(self.cert_dir, self.user.uid, self.user.gid)
