@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from app import cli
-from app.acme.dns.rfc2136 import remembered_secret
+from app.acme.dns.rfc2136 import remember_secret, remembered_secret
 from app.renewal.cli import EXIT_FAILED
 from app.workspace import Workspace
 from tests.conftest import MemoryKeyring
@@ -132,6 +132,15 @@ def test_a_key_file_with_two_keys_uses_the_one_named(
     assert "Allow updates for key other-key" in run.stderr
     assert bind9.txt(record) == []
 
+    # A zone that holds the name but is not on this server (its parent): not authoritative.
+    run = accert(*acme(ws, bind9_pebble, bind9.address, "--tsig-key-file", both,
+                       "--tsig-key", "acme-update", "--zone", "example.test"))  # fmt: skip
+    assert failed(run) == [
+        f"error: The DNS server {bind9.address} refused to add TXT {record} in zone "
+        "example.test (NOTAUTH)."
+    ], run.stderr
+    assert f"{bind9.address} is not the primary of a zone example.test" in run.stderr
+
     # The right one (named as BIND would accept it too: any case, a final dot).
     args = acme(ws, bind9_pebble, bind9.address, "--tsig-key-file", both,
                 "--tsig-key", "ACME-Update.", "--dns-resolver", bind9.address)  # fmt: skip
@@ -213,20 +222,35 @@ def test_renew_finds_the_secret_in_the_credential_store_once_the_key_file_is_gon
     assert "TSIG key acme-update: its secret is kept in the credential store" in err
     # Where the wizard keeps a TSIG secret: by server and key name.
     assert remembered_secret(bind9.address, "acme-update") == secret_of(bind9.key_file)
-    first = Workspace.open(ws).state.leaf_sha256
+    seen = {Workspace.open(ws).state.leaf_sha256}
+
+    def renewed() -> Path:
+        """The newest renewal, with a new certificate the CA issued after bind9 held its TXT."""
+        assert cli.main(["renew", str(ws), "--force"]) == 0, capsys.readouterr()
+        assert f"Publishing TXT _acme-challenge.kept.{ZONE}." in capsys.readouterr().err
+        newest = ws
+        while Workspace.open(newest).state.renewed_by:  # the lineage, as accert renew follows it
+            newest = Path(Workspace.open(newest).state.renewed_by)
+        sha = Workspace.open(newest).state.leaf_sha256
+        assert sha and sha not in seen
+        seen.add(sha)
+        assert verify_chain(newest, bind9_pebble.root_pem(0), tmp_path).strip().endswith("OK")
+        assert bind9.txt(f"_acme-challenge.kept.{ZONE}") == []
+        return newest
+
+    # While the file is there it is read (the administrator's current key), not an older secret
+    # the store kept; the store then keeps the file's.
+    stale = base64.b64encode(b"0" * 32).decode()
+    remember_secret(bind9.address, "acme-update", stale)
+    renewed()
+    assert remembered_secret(bind9.address, "acme-update") == secret_of(bind9.key_file)
 
     both.unlink()  # handed over on a USB stick, deleted after the first run
-    assert cli.main(["renew", str(ws), "--force"]) == 0, capsys.readouterr()
-    assert f"Publishing TXT _acme-challenge.kept.{ZONE}." in capsys.readouterr().err
-    (new,) = [p for p in ws.parent.iterdir() if p != ws and (p / "renewal.json").exists()]
-    successor = Workspace.open(new)
-    assert successor.state.leaf_sha256 and successor.state.leaf_sha256 != first
-    assert verify_chain(new, bind9_pebble.root_pem(0), tmp_path).strip().endswith("OK")
-    assert bind9.txt(f"_acme-challenge.kept.{ZONE}") == []
+    newest = renewed()  # the wizard's way: the secret from the credential store
 
     # Neither the file nor the store: the one line says which file and key, and what to do.
     memory_keyring.store.clear()
-    assert cli.main(["renew", str(new), "--force"]) == EXIT_FAILED
+    assert cli.main(["renew", str(newest), "--force"]) == EXIT_FAILED
     out = capsys.readouterr().out
     assert (
         f"  FAILED ACME order: The TSIG key file {both} is gone, and the credential store has no "

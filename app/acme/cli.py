@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import base64
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -112,17 +111,16 @@ def _show_records(records: list[TxtRecord]) -> None:
     _err("")
 
 
-def _keep_tsig_secret(settings: AcmeSettings, secret: bytes) -> None:
+def _keep_tsig_secret(settings: AcmeSettings) -> None:
     """As the wizard does: the credential store keeps the key's secret, so `accert renew` still
     has it when the key file is gone (while it is there, the file is read again)."""
-    from app.acme.dns.rfc2136 import remember_secret
+    from app.acme.dns.rfc2136 import keep_secret
     from app.errors import AccertError
     from app.peer_text import peer_line
 
     name, file = peer_line(settings.tsig_key_name), settings.tsig_key_file
-    encoded = base64.b64encode(secret).decode("ascii")
     try:
-        kept = remember_secret(settings.rfc2136_server, settings.tsig_key_name, encoded)
+        kept = keep_secret(settings)
     except AccertError as exc:
         _err(f"  The secret of TSIG key {name} could not be kept ({exc.message}).")
         kept = False
@@ -198,7 +196,7 @@ def cmd_acme(args: argparse.Namespace) -> int:
         show_records=_show_records,
     )
     if key is not None:
-        _keep_tsig_secret(settings, key[2])
+        _keep_tsig_secret(settings)
     _print_outcome(outcome)
     print(f"Imported into {ws.path}. Next: `accert export {ws.path} --out FOLDER`.")
     return 0

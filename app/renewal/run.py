@@ -439,7 +439,15 @@ def _default_issuer(ws: Workspace, settings: dict[str, Any], say: Say) -> None:
     from app.acme.settings import AcmeSettings
 
     # The stored account is used: no EAB secret is needed for a later order.
-    issue(ws, AcmeSettings.from_dict(settings), progress=say)
+    acme = AcmeSettings.from_dict(settings)
+    issue(ws, acme, progress=say)
+    if acme.dns_method == "rfc2136":
+        from app.acme.dns.rfc2136 import keep_secret
+
+        try:  # the key file's secret, changed or not, is there for when the file is gone
+            keep_secret(acme)
+        except AccertError as exc:
+            say(f"  The TSIG key's secret could not be kept in the credential store: {exc.message}")
 
 
 def _export(ws: Workspace, plan_export: Any, options: RenewOptions) -> str:

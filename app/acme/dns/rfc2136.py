@@ -202,6 +202,18 @@ def remembered_secret(server: str, key_name: str) -> str | None:
     return passwords.load_secret(_secret_account(server, key_name)) if key_name else None
 
 
+def keep_secret(settings: AcmeSettings) -> bool:
+    """After an order that worked with the settings' key file: the credential store keeps that
+    key's secret where the wizard keeps its (by server and key name), so `accert renew` still has
+    it once the file is gone, the latest one if the administrator changed it. False when there is
+    no store, or no key file to read."""
+    key_file, name = Path(settings.tsig_key_file), settings.tsig_key_name
+    if not (settings.tsig_key_file and name and key_file.exists()):
+        return False
+    secret = base64.b64encode(read_key_file(key_file, name)[2]).decode("ascii")
+    return remember_secret(settings.rfc2136_server, name, secret)
+
+
 class Rfc2136Publisher:
     def __init__(
         self,
@@ -332,11 +344,21 @@ class Rfc2136Publisher:
         rcode = response.rcode()
         if rcode != dns.rcode.NOERROR:
             what = "add" if add else "remove"
+            shown = zone.to_text(omit_final_dot=True)
+            hint = (
+                f"Allow updates for key {self.key_label} in the zone's configuration "
+                "(BIND: update-policy or allow-update { key ...; };)."
+            )
+            if rcode in (dns.rcode.NOTAUTH, dns.rcode.NOTZONE):
+                hint = (
+                    f"{self.server} is not the primary of a zone {shown}: give the zone that "
+                    "holds the name (--zone; the Zone field in the wizard), or leave it out, "
+                    "and the primary server of that zone."
+                )
             raise DnsError(
                 f"The DNS server {self.server} refused to {what} TXT {record.name} in zone "
-                f"{zone.to_text(omit_final_dot=True)} ({dns.rcode.to_text(rcode)}).",
-                f"Allow updates for key {self.key_label} in the zone's configuration "
-                "(BIND: update-policy or allow-update { key ...; };).",
+                f"{shown} ({dns.rcode.to_text(rcode)}).",
+                hint,
             )
 
     def present(self, record: TxtRecord) -> None:
