@@ -36,6 +36,21 @@ _SECRET_FIELD = re.compile(
 _NAMES_A_PLACE = re.compile(r"(?i)_(env|file|source|prompt|account)$")
 
 
+# What else names a secret on a command line: `--api-key`, `-ApiKey`, `--auth`, `AWS_ACCESS_KEY`.
+_SECRET_OPTION = re.compile(r"(?i)(api_?key|access_?key|credentials?$|bearer|^auth(orization)?$)")
+# ... and what names something beside it: `--token-path`, `--api-key-id`, `--auth-user`.
+_NAMES_BESIDE = re.compile(r"(?i)_(path|dir|name|id|url|user|type)$")
+
+
+def names_a_secret(name: str) -> bool:
+    """Whether a field, option or variable called `name` holds a secret (`password`, `--token`,
+    `CF_API_TOKEN`, `-ApiKey`), not where one is kept (`password_env`, `--token-file`)."""
+    name = name.lstrip("-").replace("-", "_")
+    if _NAMES_A_PLACE.search(name) or _NAMES_BESIDE.search(name):
+        return False
+    return bool(_SECRET_FIELD.search(name) or _SECRET_OPTION.search(name))
+
+
 def redact_patterns(text: str) -> str:
     """Only what has the shape of a secret: a private key block, `password=...`. For text
     whose secrets are already masked by structure (a console transcript records what was

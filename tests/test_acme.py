@@ -147,6 +147,33 @@ def test_hook_that_publishes_nothing_times_out_naming_the_record(
     assert json.loads(before)["request"] == state["request"]
 
 
+def test_a_secret_on_the_hook_command_line_is_warned_about_once_by_name(
+    tmp_path: Path, pebble: Pebble, challtestsrv: ChallTestSrv, pebble_hook: str
+) -> None:
+    secret = "Zq9-dns-api-token-4711"
+    ws = tmp_path / "ws"
+    ok(accert("request", ws, "--cn", "token.example.test"))
+    run = accert("acme", ws, *acme_args(pebble, challtestsrv, f"{pebble_hook} --token={secret}"))
+    assert run.returncode == 0, run.stderr
+    warned = [line for line in run.stdout.splitlines() if "holds a secret" in line]
+    assert warned == [
+        "WARNING: The DNS hook command holds a secret (--token): renewal.json records the "
+        "command and `accert show` prints it. Let the hook read the secret from an environment "
+        "variable instead (it inherits accert's environment)."
+    ]
+    # What it warns of is so: recorded as typed, so that `accert renew` runs the same hook.
+    assert secret in json.loads((ws / "renewal.json").read_text())["acme"]["settings"]["dns_hook"]
+    assert secret in ok(accert("show", ws)).stdout
+    log = (ws / "log.jsonl").read_text()
+    assert '"event": "acme-hook-secret"' in log and secret not in log
+    # A hook command with no secret on it: no warning.
+    quiet = tmp_path / "quiet"
+    ok(accert("request", quiet, "--cn", "quiet.example.test"))
+    run = accert("acme", quiet, *acme_args(pebble, challtestsrv, pebble_hook))
+    assert run.returncode == 0, run.stderr
+    assert "holds a secret" not in run.stdout + run.stderr
+
+
 def test_failing_hook_reports_exit_code_and_stderr(
     tmp_path: Path, pebble: Pebble, challtestsrv: ChallTestSrv
 ) -> None:

@@ -16,7 +16,7 @@ from acme import messages
 
 from app.acme import account
 from app.acme.dns import TxtRecord
-from app.acme.dns.hook import argv
+from app.acme.dns.hook import argv, secret_arguments, secret_warning
 from app.acme.dns.rfc2136 import (
     Rfc2136Publisher,
     bind_algorithm,
@@ -82,6 +82,36 @@ def test_hook_command_lines_follow_lego_and_windows_conventions() -> None:
     assert argv(quoted, "present", RECORD) == [
         program, "--ttl", "60", "present", "_acme-challenge.example.com.", "-Ab_c",
     ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("command", "names"),
+    [
+        ("/opt/dns/hook.sh --token=Zq9-secret --zone example.com", ["--token"]),
+        ("/opt/dns/hook.sh --token Zq9-secret", ["--token"]),
+        ("C:/dns/set-txt.ps1 -ApiKey Zq9-secret -Zone example.com", ["-ApiKey"]),
+        ("env CF_API_TOKEN=Zq9-secret /opt/dns/hook.sh", ["CF_API_TOKEN"]),
+        ("/opt/dns/hook.sh password=Zq9-secret --secret=x2", ["password", "--secret"]),
+        ('sh -c "TOKEN=Zq9-secret /opt/dns/hook.sh" hook', ["TOKEN"]),
+        ('curl -H "Authorization: Bearer Zq9-secret"', ["Authorization"]),
+        # Where a secret is kept, or what sits beside it, is no secret.
+        ("/opt/dns/hook.sh --token-file /etc/dns.token --password-env DNS_PW", []),
+        ("/opt/dns/hook.sh --api https://127.0.0.1:8055 --api-key-id 42 --ttl 60", []),
+        ("/opt/dns/hook.sh --token --zone example.com", []),  # no value after it
+    ],
+)
+def test_secrets_on_a_hook_command_line_are_found_by_their_names(
+    command: str, names: list[str]
+) -> None:
+    assert secret_arguments(command) == names
+    warning = secret_warning(command)
+    if not names:
+        assert warning is None
+        return
+    assert warning is not None and "\n" not in warning
+    assert f"holds a secret ({', '.join(names)})" in warning
+    assert "renewal.json" in warning and "`accert show`" in warning
+    assert "environment variable" in warning and "Zq9-secret" not in warning
 
 
 def test_problem_documents_become_one_line_with_a_hint() -> None:

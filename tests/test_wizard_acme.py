@@ -127,6 +127,28 @@ def test_acme_with_a_hook_from_the_ca_response_page_to_export(
     assert len([r for r in ws.read_log() if r["event"] == "certificate-imported"]) == 1
 
 
+def test_acme_hook_with_a_secret_on_its_command_line_is_warned_about_on_the_response_page(
+    qtbot: QtBot,
+    wizard: RenewalWizard,  # noqa: F811
+    pebble: Pebble,
+    challtestsrv: ChallTestSrv,
+    pebble_hook: str,
+) -> None:
+    secret = "Zq9-dns-api-token-4711"
+    hook = f"{pebble_hook} --token {secret}"
+    resp, d = start_order(qtbot, wizard, pebble, challtestsrv, hook=hook)
+    qtbot.waitUntil(lambda: not d.isVisible(), timeout=WAIT_MS)
+    assert resp.verdict.text() == "Matches your key; root not included"  # the certificate is fine
+    assert resp.details.isVisible()
+    warned = [line for line in resp.details.text().splitlines() if "holds a secret" in line]
+    assert warned == [
+        "⚠ The DNS hook command holds a secret (--token): renewal.json records the command and "
+        "`accert show` prints it. Let the hook read the secret from an environment variable "
+        "instead (it inherits accert's environment)."
+    ]
+    assert secret not in resp.details.text()
+
+
 def test_acme_manual_dns_with_copy_buttons_and_live_visibility(
     qtbot: QtBot,
     wizard: RenewalWizard,  # noqa: F811

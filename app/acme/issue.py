@@ -7,6 +7,7 @@ imported with exactly `accert import`'s checks; on any failure the renewal stays
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import time
 from collections.abc import Callable, Sequence
@@ -21,7 +22,7 @@ from acme.client import ClientV2
 from app import ca_response
 from app.acme import account, chains
 from app.acme.dns import Publisher, TxtRecord
-from app.acme.dns.hook import HookPublisher
+from app.acme.dns.hook import HookPublisher, secret_arguments, secret_warning
 from app.acme.dns.propagation import (
     Server,
     authoritative_servers,
@@ -521,4 +522,10 @@ def issue(
     }
     ws.record_acme(record)
     ws.log("acme-issued", order=record["order_url"], account=record["account_url"])
+    # Recorded as typed, so that `accert renew` runs the same hook: a secret in it is now in
+    # renewal.json and in what `accert show` prints. Said once, where the outcome is shown.
+    warning = secret_warning(settings.dns_hook) if settings.dns_method == "hook" else None
+    if warning:
+        ws.log("acme-hook-secret", arguments=secret_arguments(settings.dns_hook))
+        outcome = dataclasses.replace(outcome, warnings=(*outcome.warnings, warning))
     return outcome

@@ -22,6 +22,8 @@ def main() -> int:
     parser.add_argument("--publish-nothing", action="store_true")
     parser.add_argument("--fail", action="store_true")
     parser.add_argument("--fail-cleanup", action="store_true")
+    # A DNS provider's API token, as real hooks take one (this one needs none).
+    parser.add_argument("--token")
     args = parser.parse_args(sys.argv[1:-3])
     args.action, args.fqdn, args.value = sys.argv[-3:]
     log = os.environ.get("HOOK_LOG")

@@ -9,13 +9,15 @@ so a TXT value or name cannot be read as shell syntax.
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import subprocess
 from pathlib import Path
 
 from app.acme.dns import TxtRecord
 from app.acme.errors import DnsError
-from app.peer_text import peer_line
+from app.peer_text import escape_peer, peer_line
+from app.redact import names_a_secret
 
 HOOK_TIMEOUT = 300.0  # a cloud API call plus its own wait; a hung hook must not hang us
 
@@ -35,6 +37,44 @@ def split(command: str) -> list[str]:
             "The DNS hook command is empty.", "Give the script that creates TXT records."
         )
     return parts
+
+
+# `--token=VALUE`, `TOKEN=VALUE`, `password: VALUE`: a name, then what it is set to.
+_ASSIGNMENT = re.compile(r"^(-{0,2}[A-Za-z][\w.-]*)\s*[=:]\s*(\S)")
+
+
+def secret_arguments(command: str) -> list[str]:
+    """The names of the arguments of a hook command that carry a secret: `--token=VALUE`,
+    `--token VALUE`, `-ApiKey VALUE` (PowerShell), `CF_API_TOKEN=VALUE`, also inside a quoted
+    `sh -c "..."`. Judged by the names alone; the values are never looked at."""
+    try:
+        parts = split(command)
+    except DnsError:
+        return []
+    found: list[str] = []
+    for part, following in zip(parts, [*parts[1:], ""], strict=True):
+        assigned = _ASSIGNMENT.match(part)
+        if assigned and names_a_secret(assigned.group(1)):
+            found.append(assigned.group(1))
+        elif part.startswith("-") and names_a_secret(part) and following[:1] not in ("", "-"):
+            found.append(part)
+        elif " " in part.strip():  # a script given to a shell: its own words
+            found += secret_arguments(part)
+    return list(dict.fromkeys(found))
+
+
+def secret_warning(command: str) -> str | None:
+    """One line for the user who put a secret on the hook's command line, naming the argument
+    (never its value)."""
+    names = secret_arguments(command)
+    if not names:
+        return None
+    shown = ", ".join(escape_peer(n) for n in names)
+    return (
+        f"The DNS hook command holds a secret ({shown}): renewal.json records the command and "
+        "`accert show` prints it. Let the hook read the secret from an environment variable "
+        "instead (it inherits accert's environment)."
+    )
 
 
 def argv(command: str, action: str, record: TxtRecord) -> list[str]:
