@@ -32,7 +32,7 @@ def _pfx_exports(folder: Path) -> list[str]:
         ]
     except OSError:
         return []
-    return sorted(escape_peer(p.relative_to(folder).as_posix()) for p in found)
+    return sorted(escape_peer(str(p.relative_to(folder))) for p in found)
 
 
 def salvage_hint(folder: Path) -> str:
