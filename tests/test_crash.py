@@ -382,3 +382,34 @@ def test_killed_during_renew(
     served = fetch_served_chain("127.0.0.1", renew_sim.context_port(1)).leaf_sha256
     assert served == new.state.leaf_sha256
     assert list((successor / "backups").glob("127.0.0.1_*.ini"))
+
+
+def test_a_successor_cut_while_its_renewal_file_was_written_is_resumed(
+    tmp_path: Path, env: dict[str, str], renew_template: Path, renew_sim: MediantSim
+) -> None:
+    """What a kill inside the successor's first atomic write leaves: the predecessor names the
+    folder, which holds only the temporary file. The next run finishes that successor (it said
+    "is not empty" when the leftover was looked for as *.tmp, a name atomic_write stopped using)."""
+    from app.mediant import pins
+    from app.workspace import default_path
+
+    renewals = tmp_path / "renewals"
+    shutil.copytree(renew_template.parent, renewals)
+    ws = renewals / renew_template.name
+    successor = default_path("*.crash.example.test", renewals)
+    Workspace.open(ws).set_lineage(renewed_by=str(successor))
+    successor.mkdir()
+    cut = successor / temp_glob(STATE_FILE).replace("?", "x")
+    cut.write_text('{"id": "3f2a', encoding="utf-8")
+    pins.set_pin(
+        "127.0.0.1", renew_sim.port, fetch_served_chain("127.0.0.1", renew_sim.port).leaf_sha256
+    )
+    env = dict(env, SBC_PW=renew_sim.password)
+    again = _run(_command("renew", ws, "--password-env", "SBC_PW"), env)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert not cut.exists()
+    new = Workspace.open(successor)
+    assert new.state.renews == str(ws)
+    _assert_key_matches_csr(successor)
+    served = fetch_served_chain("127.0.0.1", renew_sim.context_port(1)).leaf_sha256
+    assert served == new.state.leaf_sha256

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from app.atomic import atomic_write_text
+from app.atomic import atomic_write_text, temp_glob
 from app.errors import AccertError, WorkspaceError
 from app.export import Artifact, ExportOptions, KeyFormat
 from app.renewal import credentials
@@ -291,8 +291,8 @@ def _successor(parent: Workspace, target: Path) -> Workspace:
     if (target / STATE_FILE).exists():
         ws = Workspace.open(target)
     else:
-        if target.exists():
-            for leftover in target.glob(".*.tmp"):  # an atomic write cut by a kill
+        if target.exists():  # renewal.json's atomic write was cut by a kill: its temporary file
+            for leftover in target.glob(temp_glob(STATE_FILE)):
                 leftover.unlink()
         ws = Workspace.create(parent.state.request, target)
     if not ws.state.renews:
