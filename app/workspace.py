@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from app import key_passphrase
-from app.atomic import append_line, atomic_write, atomic_write_text, protect_folder
+from app.atomic import append_line, atomic_write, atomic_write_text, protect_folder, temp_glob
 from app.errors import ChainProblem, InputError, KeyMismatch, WorkspaceError
 from app.names import file_stem
 from app.paths import workspaces_root
@@ -218,6 +218,9 @@ class Workspace:
                 f"{path} is a file, not a folder.",
                 "Give the name of a folder for the renewal; accert creates it.",
             )
+        if path.is_dir():  # a first renewal.json cut by a kill: nothing was made yet
+            for leftover in path.glob(temp_glob(STATE_FILE)):
+                leftover.unlink()
         if path.exists() and any(path.iterdir()):
             raise WorkspaceError(f"{path} is not empty.", "Choose a new or empty folder.")
         try:

@@ -413,3 +413,25 @@ def test_a_successor_cut_while_its_renewal_file_was_written_is_resumed(
     _assert_key_matches_csr(successor)
     served = fetch_served_chain("127.0.0.1", renew_sim.context_port(1)).leaf_sha256
     assert served == new.state.leaf_sha256
+
+
+def test_a_request_cut_while_its_renewal_file_was_written_runs_again(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    """The user runs the same `accert request` again after a kill inside the first atomic
+    write: the folder holds only renewal.json's temporary file, and the request completes."""
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    cut = ws / temp_glob(STATE_FILE).replace("?", "x")
+    cut.write_text('{"id": "3f2a', encoding="utf-8")
+    again = _run(_command("request", ws, "--cn", "*.example.com"), env)
+    assert again.returncode == 0, again.stderr
+    assert not cut.exists()
+    _assert_key_matches_csr(ws)
+    # Anything else in the folder is still the user's: refused, and left as it was.
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "notes.txt").write_text("mine", encoding="utf-8")
+    refused = _run(_command("request", other, "--cn", "*.example.com"), env)
+    assert refused.returncode != 0 and "is not empty" in refused.stderr
+    assert [p.name for p in other.iterdir()] == ["notes.txt"]

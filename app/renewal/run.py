@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from app.atomic import atomic_write_text, temp_glob
+from app.atomic import atomic_write_text
 from app.errors import AccertError, WorkspaceError
 from app.export import Artifact, ExportOptions, KeyFormat
 from app.renewal import credentials
@@ -290,10 +290,7 @@ def _successor(parent: Workspace, target: Path) -> Workspace:
         parent.set_lineage(renewed_by=str(target))  # first: a kill after it still finds target
     if (target / STATE_FILE).exists():
         ws = Workspace.open(target)
-    else:
-        if target.exists():  # renewal.json's atomic write was cut by a kill: its temporary file
-            for leftover in target.glob(temp_glob(STATE_FILE)):
-                leftover.unlink()
+    else:  # also where a kill cut its first renewal.json: create() clears that
         ws = Workspace.create(parent.state.request, target)
     if not ws.state.renews:
         ws.set_lineage(renews=str(parent.path))
