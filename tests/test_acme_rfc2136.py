@@ -211,6 +211,7 @@ def test_renew_finds_the_secret_in_the_credential_store_once_the_key_file_is_gon
     bind9_pebble: Pebble,
     memory_keyring: MemoryKeyring,
     capsys: pytest.CaptureFixture[str],
+    isolated_home: Path,
 ) -> None:
     both = two_key_file(bind9, tmp_path)
     ws = tmp_path / "renewals" / "kept"
@@ -257,6 +258,8 @@ def test_renew_finds_the_secret_in_the_credential_store_once_the_key_file_is_gon
         f"secret of key acme-update for {bind9.address}.\n" in out
     )
     assert "what to do: Give the key file again: accert acme ... --tsig-key-file FILE " in out
+    # Not in any renewal.json, log or report of the lineage, nor in accert's own files.
+    nothing_leaked([secret_of(bind9.key_file), stale], ws.parent, isolated_home)
 
 
 KEY = 'key "{name}" {{\n\talgorithm {alg};\n\tsecret "{secret}";\n}};\n'
