@@ -323,3 +323,45 @@ def test_acme_rfc2136_says_when_no_credential_store_can_keep_the_secret(
     click(qtbot, d.use_rfc2136)
     assert d.no_store.isVisible()
     assert d.no_store.text().startswith("This computer has no credential store: the secret")
+
+
+def test_acme_tsig_key_from_a_file_with_several_keys_asks_which(
+    qtbot: QtBot,
+    wizard: RenewalWizard,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """ "From a key file…": a file with one key fills the fields; with several (ddns-confgen's,
+    or a server's list) the user is asked which, and a cancel leaves the fields as they were."""
+    one, several = tmp_path / "acme.key", tmp_path / "named.keys"
+    one.write_text(
+        'key "acme-update" {\n\talgorithm hmac-sha256;\n\tsecret "c2VjcmV0LW9uZQ==";\n};\n'
+    )
+    several.write_text(
+        'key "transfer" { algorithm hmac-sha512; secret "dHJhbnNmZXI="; };\n'
+        "# the one allowed to update the zone:\n"
+        'key "acme-update" { algorithm hmac-sha384; secret "c2VjcmV0LXR3bw=="; };\n'
+    )
+    _resp, d = open_acme(qtbot, wizard)
+    click(qtbot, d.use_rfc2136)
+    asked: list[tuple[str, list[str]]] = []
+    d.choose_key_file = lambda: one
+    d.choose_key = lambda path, names: asked.append((path.name, names)) or None
+    click(qtbot, d.from_key_file)
+    assert asked == []  # one key: nothing to ask
+    assert d.tsig_name.text() == "acme-update"
+    assert d.tsig_algorithm.currentText() == "hmac-sha256"
+    assert base64.b64decode(d.tsig_secret.text()) == b"secret-one"
+
+    d.choose_key_file = lambda: several
+    click(qtbot, d.from_key_file)  # asked, and cancelled: nothing changes
+    assert asked == [("named.keys", ["transfer", "acme-update"])]
+    assert d.tsig_algorithm.currentText() == "hmac-sha256"
+    assert base64.b64decode(d.tsig_secret.text()) == b"secret-one"
+
+    d.choose_key = lambda _path, names: names[1]
+    click(qtbot, d.from_key_file)
+    assert d.tsig_name.text() == "acme-update"
+    assert d.tsig_algorithm.currentText() == "hmac-sha384"
+    assert base64.b64decode(d.tsig_secret.text()) == b"secret-two"
+    assert not d.message.isVisible()
+    d.reject()

@@ -37,6 +37,7 @@ from app.acme.errors import AcmeCancelled
 from app.acme.presets import PRESETS, by_directory
 from app.acme.settings import TSIG_ALGORITHMS, AcmeSettings, last_used, remember
 from app.errors import AccertError
+from app.peer_text import peer_line
 from app.response_check import ImportOutcome
 from app.workspace import Workspace
 from ui.base import mono_font, note
@@ -61,6 +62,9 @@ class AcmeDialog(QDialog):
         self.ws, self.tasks, self.on_issued = ws, tasks, on_issued
         self.task: Task | None = None
         self.stop = threading.Event()
+        # The questions; tests replace them (modal dialogs would block them).
+        self.choose_key_file: Callable[[], Path | None] = self._choose_key_file
+        self.choose_key: Callable[[Path, list[str]], str | None] = self._choose_key
         self.setWindowTitle("Get the certificate from the CA (ACME)")
         layout = QVBoxLayout(self)
         names = ", ".join(ws.state.request.all_sans())
@@ -216,19 +220,42 @@ class AcmeDialog(QDialog):
         form.addRow(self.no_store)
         return box
 
-    def _read_key_file(self) -> None:
-        """A BIND key file (tsig-keygen's output) fills the key's name, algorithm and secret."""
-        path = open_file(
+    def _choose_key_file(self) -> Path | None:
+        return open_file(
             self, "acme-tsig-key", "TSIG key file", "Key files (*.key *.conf);;All files (*)"
         )
+
+    def _choose_key(self, path: Path, names: list[str]) -> str | None:
+        """A file with several keys (ddns-confgen's, or a server's whole list): which one."""
+        from PySide6.QtWidgets import QInputDialog
+
+        shown = [peer_line(n) for n in names]
+        item, ok = QInputDialog.getItem(
+            self,
+            "Which TSIG key?",
+            f"{path.name} holds {len(names)} keys. Choose the one the DNS server allows to "
+            "update the zone:",
+            shown,
+            0,
+            False,
+        )
+        return names[shown.index(item)] if ok and item in shown else None
+
+    def _read_key_file(self) -> None:
+        """A BIND key file (tsig-keygen's output) fills the key's name, algorithm and secret."""
+        path = self.choose_key_file()
         if path is None:
             return
         import base64
 
-        from app.acme.dns.rfc2136 import read_key_file
+        from app.acme.dns.rfc2136 import key_names, read_key_file
 
         try:
-            name, algorithm, secret = read_key_file(path)
+            names = key_names(path)
+            chosen = names[0] if len(names) == 1 else self.choose_key(path, names)
+            if chosen is None:
+                return
+            name, algorithm, secret = read_key_file(path, chosen)
         except AccertError as exc:
             self.message.show_error(exc)
             return

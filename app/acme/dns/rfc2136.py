@@ -84,9 +84,7 @@ def _statements(text: str) -> list[tuple[str, str]]:
     return [(m["quoted"] or m["bare"] or "", m["body"]) for m in _KEY.finditer(plain)]
 
 
-def read_key_file(path: Path, name: str | None = None) -> Key:
-    """The key `name` from a BIND key file (tsig-keygen's or ddns-confgen's output, or several
-    keys one after the other); without a name, the file's only key."""
+def _key_statements(path: Path) -> list[tuple[str, str]]:
     try:
         text = Path(path).read_text("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -101,6 +99,18 @@ def read_key_file(path: Path, name: str | None = None) -> Key:
             'It must read like: key "acme" { algorithm hmac-sha256; secret "..."; }; '
             "(tsig-keygen acme > acme.key writes one).",
         )
+    return keys
+
+
+def key_names(path: Path) -> list[str]:
+    """The names of the keys in a BIND key file, in its order (the wizard asks which)."""
+    return [name for name, _ in _key_statements(path)]
+
+
+def read_key_file(path: Path, name: str | None = None) -> Key:
+    """The key `name` from a BIND key file (tsig-keygen's or ddns-confgen's output, or several
+    keys one after the other); without a name, the file's only key."""
+    keys = _key_statements(path)
     names = ", ".join(peer_line(n) for n, _ in keys)
     if name:
         chosen = [(n, body) for n, body in keys if _same_name(n, name)]
@@ -115,7 +125,7 @@ def read_key_file(path: Path, name: str | None = None) -> Key:
         raise DnsError(
             f"The TSIG key file {path} holds {len(keys)} keys ({names}): which one is not said.",
             "Name the one the DNS server allows to update the zone: --tsig-key NAME (the "
-            "wizard reads a file that holds only that key).",
+            "wizard asks which).",
         )
     return _checked_key(path, *keys[0])
 
