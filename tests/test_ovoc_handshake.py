@@ -32,9 +32,14 @@ def _answers_http(conn: socket.socket) -> None:
 
 
 def _greets_then_closes(conn: socket.socket) -> None:
-    conn.sendall(b"SSH-2.0-OpenSSH_9.6\r\n")  # a server that dies during the key exchange
+    conn.sendall(b"SSH-2.0-OpenSSH_9.6\r\n")  # a server that hangs up during the key exchange
     conn.recv(4096)
-    conn.close()
+    # Hang up with a FIN, then read until the client closes: a plain close() here would race
+    # the client's KEXINIT, and if that arrived first the kernel would send a reset instead
+    # ("Connection reset by peer"), another case than the one this peer stands for.
+    conn.shutdown(socket.SHUT_WR)
+    while conn.recv(4096):
+        pass
 
 
 def _greets_then_stalls(conn: socket.socket) -> None:
