@@ -191,6 +191,11 @@ class MediantSim:
     def context_port(self, index: int) -> int:
         return self.context_ports[index]
 
+    def end_reset(self) -> None:
+        """The device is back: calls are answered again (ends a reset's downtime early)."""
+        with self.lock:
+            self.down_until = 0.0
+
     # --- faults ---
 
     def fail(self, path: str, status: int, times: int = 1, method: str | None = None) -> None:
