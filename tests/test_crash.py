@@ -2,15 +2,18 @@
 finally), a renewal still opens, its key is never lost or damaged, and the interrupted step can
 be done again.
 
-A real `python -m app` child is killed after delays spread over the time the step takes, so
-the kills land in start-up, key generation, every atomic write and the log. No hook in the
-engine: only timing, over many runs.
+A real `python -m app` child is killed after a delay (start-up), once a file it writes
+appears, or, in the middle of an atomic write, at the rename that would end it: a temporary
+file lives for microseconds where fsync costs nothing (tmpfs), too briefly to be seen from
+outside, so there the child is stopped by Python's audit hook (tests/fakes/kill_at_rename.py).
+No hook in the engine.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -33,6 +36,9 @@ from tests.fakes.pebble import ChallTestSrv, Pebble, hook_command
 from tests.pki import TestCA
 
 REPO = Path(__file__).resolve().parent.parent
+KILL_AT_RENAME = Path(__file__).with_name("fakes") / "kill_at_rename.py"
+# What a killed child returns: -SIGKILL on POSIX; TerminateProcess(handle, SIGTERM) on Windows.
+KILLED = -signal.SIGKILL if hasattr(signal, "SIGKILL") else signal.SIGTERM
 
 
 def _command(*args: str | Path) -> list[str]:
@@ -87,10 +93,25 @@ def _kill_once(args: Sequence[str], env: dict[str, str], seen: Callable[[], bool
             child.wait(timeout=10)
 
 
+def _kill_at_rename(args: Sequence[str], env: dict[str, str], pattern: Path) -> bool:
+    """Run the `python -m app` command and kill it as it renames a file matching `pattern`
+    into place; False if it ended without doing so."""
+    assert list(args[1:3]) == ["-m", "app"], args
+    child = subprocess.run(
+        [args[0], str(KILL_AT_RENAME), str(pattern), *args[3:]],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, cwd=REPO, timeout=60,
+        check=False,
+    )  # fmt: skip
+    return child.returncode == KILLED
+
+
 def _interrupt(args: Sequence[str], env: dict[str, str], folder: Path, point: str) -> bool:
-    """Kill the step at `point`: "start-up" (a delay) or a glob of a file it writes."""
+    """Kill the step at `point`: "start-up" (a delay), a glob of a file it writes, or of a
+    temporary file (a name starting with "."): in the middle of that atomic write."""
     if point == "start-up":
         return _kill_after(args, env, 0.15)
+    if Path(point).name.startswith("."):
+        return _kill_at_rename(args, env, folder / point)
     return _kill_when(args, env, folder, point)
 
 
