@@ -48,10 +48,13 @@ class Hostile(BaseHTTPRequestHandler):
         elif "trickle" in path:
             self.send_response(200)
             self.end_headers()
-            for _ in range(40):
-                self.wfile.write(b"0")
-                self.wfile.flush()
-                time.sleep(0.25)
+            try:
+                for _ in range(40):
+                    self.wfile.write(b"0")
+                    self.wfile.flush()
+                    time.sleep(0.25)
+            except OSError:
+                pass  # the client gave up, as it should
         else:  # 200 MB, no length: only the cap stops it
             self.send_response(200)
             self.end_headers()
@@ -68,7 +71,8 @@ class Hostile(BaseHTTPRequestHandler):
 def hostile() -> Iterator[str]:
     Hostile.sent = 0
     server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Hostile)
-    server.daemon_threads = True
+    # server_close() waits for the handlers: none outlives its test (printing into another's).
+    server.daemon_threads = False
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
