@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import struct
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -40,6 +41,23 @@ def _greets_then_closes(conn: socket.socket) -> None:
     conn.shutdown(socket.SHUT_WR)
     while conn.recv(4096):
         pass
+
+
+def _greets_then_resets(conn: socket.socket) -> None:
+    conn.sendall(b"SSH-2.0-OpenSSH_9.6\r\n")  # a firewall or a dying server: a reset (RST)
+    # After the client's greeting and its whole first packet (KEXINIT): it waits for ours.
+    data = b""
+    while (
+        b"\r\n" not in data
+        or len(rest := data.split(b"\r\n", 1)[1]) < 4
+        or len(rest) < 4 + int.from_bytes(rest[:4], "big")
+    ):
+        more = conn.recv(4096)
+        if not more:
+            return
+        data += more
+    conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    conn.close()
 
 
 def _greets_then_stalls(conn: socket.socket) -> None:
@@ -87,10 +105,14 @@ def imported(tmp_path: Path, test_ca: TestCA) -> Workspace:
             _greets_then_closes,
             "did not complete an SSH handshake: the server closed the connection.",
         ),
+        (
+            _greets_then_resets,
+            "did not complete an SSH handshake: the server reset the connection.",
+        ),
         (_greets_then_stalls, "did not complete an SSH handshake within 15 s."),
     ],
     indirect=["peer"],
-    ids=["closes", "http", "dies-in-kex", "stalls-in-kex"],
+    ids=["closes", "http", "dies-in-kex", "reset-in-kex", "stalls-in-kex"],
 )
 def test_not_an_ssh_server_is_one_clear_error(peer: int, said: str, imported: Workspace) -> None:
     proc = accert(

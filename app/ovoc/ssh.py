@@ -228,6 +228,8 @@ def _handshake(transport: paramiko.Transport, target: SshTarget) -> paramiko.PKe
             raise timed_out from exc
         if said.startswith("Error reading SSH protocol banner"):
             reason = "it sent no SSH greeting"
+        elif isinstance(exc, ConnectionResetError):  # errno 104 / WinError 10054 wording
+            reason = "the server reset the connection"
         else:  # paramiko's words may quote the server's; an EOFError has none
             reason = escape_peer(said) or "the server closed the connection"
         raise DeployError(f"{where} did not complete an SSH handshake: {reason}.", hint) from exc
