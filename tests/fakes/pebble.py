@@ -121,13 +121,28 @@ def make_tls_cert(folder: Path) -> tuple[Path, Path, Path]:
     return bundle, cert_file, key_file
 
 
+class PortTaken(RuntimeError):
+    """The server could not bind a port chosen free a moment before: start it on new ones."""
+
+
+def _check_bound(proc: subprocess.Popen[bytes], name: str, log: Path) -> None:
+    """pebble exits when a port is taken; challtestsrv logs it and runs on without that server."""
+    said = log.read_text()[-2000:]
+    if "address already in use" in said:
+        proc.kill()
+        proc.wait(10)
+        raise PortTaken(f"{name}: a port was taken meanwhile:\n{said}")
+    if proc.poll() is not None:
+        raise RuntimeError(f"{name} exited ({proc.returncode}):\n{said}")
+
+
 def _wait_port(port: int, proc: subprocess.Popen[bytes], name: str, log: Path) -> None:
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{name} exited ({proc.returncode}):\n{log.read_text()[-2000:]}")
+        _check_bound(proc, name, log)
         with socket.socket() as s:
             if s.connect_ex(("127.0.0.1", port)) == 0:
+                _check_bound(proc, name, log)  # not someone else's listener on that port
                 return
         time.sleep(0.05)
     raise RuntimeError(f"{name} did not listen on {port}:\n{log.read_text()[-2000:]}")
@@ -143,6 +158,14 @@ class ChallTestSrv:
     proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> ChallTestSrv:
+        for _attempt in range(3):  # a free port may be taken before the server binds it
+            try:
+                return self._start()
+            except PortTaken:
+                continue
+        return self._start()
+
+    def _start(self) -> ChallTestSrv:
         self.dns_port = free_tcp_udp_port()
         self.management_port = free_port()
         log = self.folder / "challtestsrv.log"
@@ -166,6 +189,7 @@ class ChallTestSrv:
             stderr=subprocess.STDOUT,
         )
         _wait_port(self.management_port, self.proc, "pebble-challtestsrv", log)
+        _wait_port(self.dns_port, self.proc, "pebble-challtestsrv", log)  # DNS over TCP too
         return self
 
     @property
@@ -213,6 +237,14 @@ class Pebble:
     proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> Pebble:
+        for _attempt in range(3):  # a free port may be taken before pebble binds it
+            try:
+                return self._start()
+            except PortTaken:
+                continue
+        return self._start()
+
+    def _start(self) -> Pebble:
         self.folder.mkdir(parents=True, exist_ok=True)
         self.ca_bundle, cert, key = make_tls_cert(self.folder)
         self.port, self.management_port = free_port(), free_port()
