@@ -323,12 +323,18 @@ def _smtp_server(test_ca: TestCA, folder: Path, *, tls: bool) -> Any:
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(folder / "smtp.crt", folder / "smtp.key")
     inbox = _Inbox()
-    controller = Controller(
-        inbox, hostname="127.0.0.1", port=free_port(), server_hostname="localhost",
-        tls_context=context if tls else None, require_starttls=tls, authenticator=auth,
-        auth_require_tls=True, auth_exclude_mechanism=["LOGIN"],
-    )  # fmt: skip
-    controller.start()
+    for attempt in range(3):  # the free port may be taken before the server binds it
+        controller = Controller(
+            inbox, hostname="127.0.0.1", port=free_port(), server_hostname="localhost",
+            tls_context=context if tls else None, require_starttls=tls, authenticator=auth,
+            auth_require_tls=True, auth_exclude_mechanism=["LOGIN"],
+        )  # fmt: skip
+        try:
+            controller.start()
+            break
+        except OSError:
+            if attempt == 2:
+                raise
     controller.inbox = inbox  # type: ignore[attr-defined]
     return controller
 
