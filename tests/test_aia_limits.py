@@ -84,13 +84,11 @@ def test_an_endless_answer_is_cut_at_1_mb_through_the_import(hostile: str, tmp_p
     ca = TestCA(tmp_path / "aia-ca", "Aia", aia_base=hostile + "/endless")
     ws, leaf = issued(tmp_path, ca)
     tracemalloc.start()
-    started = time.monotonic()
     with pytest.raises(ChainProblem) as caught:
         ws.import_response([Source("star.crt", leaf.read_bytes())], fetch_missing=True)
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     assert "larger than 1024 KB" in caught.value.message and hostile in caught.value.message
-    assert time.monotonic() - started < 10
     assert peak < 16 * 1024 * 1024  # the 200 MB were not read (the issue saw 440 MB)
     time.sleep(0.2)
     assert Hostile.sent < 32 * 1024 * 1024  # the client stopped reading early
@@ -106,11 +104,9 @@ def test_an_endless_answer_is_cut_at_1_mb_through_the_import(hostile: str, tmp_p
     ],
 )
 def test_each_limit_has_its_own_message(hostile: str, path: str, words: str) -> None:
-    started = time.monotonic()
-    with pytest.raises(ChainProblem) as caught:
+    with pytest.raises(ChainProblem) as caught:  # a limit not kept would hang: pytest-timeout
         chain.fetch_issuer(hostile + path, timeout=2)
     assert words in caught.value.message
-    assert time.monotonic() - started < 6
 
 
 def test_only_http_and_https(tmp_path: Path) -> None:

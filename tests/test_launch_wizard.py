@@ -7,7 +7,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -39,7 +38,6 @@ def test_main_without_a_display_says_what_to_do_in_our_words() -> None:
 
 
 def test_main_help_prints_usage_without_a_window() -> None:
-    start = time.perf_counter()
     proc = subprocess.run(
         [sys.executable, "-X", "importtime", "main.py", "--help"], cwd=ROOT, env=_headless_env(),
         capture_output=True, text=True, timeout=60, check=False,
@@ -48,7 +46,6 @@ def test_main_help_prints_usage_without_a_window() -> None:
     assert proc.stdout.startswith("usage: python main.py [--dashboard] [-h]")
     assert "accert --help" in proc.stdout and ".venv/bin/accert" in proc.stdout
     assert "PySide6" not in proc.stderr  # -X importtime lists every module: Qt never loaded
-    assert time.perf_counter() - start < 30
 
 
 @pytest.mark.parametrize(
