@@ -136,7 +136,7 @@ def test_alt_r_is_a_new_renewal_and_alt_n_is_next(
     click(qtbot, start.resume)
     assert "&r" in start.new.text().lower() and "&n" not in start.new.text().lower()
     qtbot.keyClick(w, Qt.Key.Key_R, Qt.KeyboardModifier.AltModifier)
-    qtbot.waitUntil(start.new.isChecked, timeout=2_000)  # a mnemonic "animates" its click
+    qtbot.waitUntil(start.new.isChecked, timeout=10_000)  # a mnemonic "animates" its click
     qtbot.keyClick(w, Qt.Key.Key_N, Qt.KeyboardModifier.AltModifier)
     qtbot.waitUntil(lambda: isinstance(w.currentPage(), NamesPage), timeout=WAIT_MS)
 
