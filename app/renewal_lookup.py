@@ -28,12 +28,15 @@ class Resumable:
     updated: str
     next_page: Page
     error: str = ""
+    name_from: str = ""  # damaged: the file the name was read from (app.salvage.name_left)
 
 
 def resumable(root: Path | None = None) -> list[Resumable]:
     """Renewals to continue, newest first, with the page each one re-enters on."""
     return [
-        Resumable(s.path, s.common_name, s.stage, s.updated, resume_page(s.stage), s.error)
+        Resumable(
+            s.path, s.common_name, s.stage, s.updated, resume_page(s.stage), s.error, s.name_from
+        )
         for s in list_workspaces(root)
     ]
 

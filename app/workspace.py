@@ -170,6 +170,7 @@ class WorkspaceSummary:
     error: str = ""
     renews: str = ""
     renewed_by: str = ""
+    name_from: str = ""  # a damaged renewal's name is read from this file (or the folder name)
 
 
 def list_workspaces(root: Path | None = None) -> list[WorkspaceSummary]:
@@ -192,7 +193,14 @@ def list_workspaces(root: Path | None = None) -> list[WorkspaceSummary]:
                 )
             )
         except (WorkspaceError, OSError) as exc:
-            found.append(WorkspaceSummary(state_file.parent, "?", Stage.NEW, "", str(exc)))
+            from app.salvage import name_left  # only for damaged rows: reads their files
+
+            name, name_from = name_left(state_file.parent)
+            found.append(
+                WorkspaceSummary(
+                    state_file.parent, name, Stage.NEW, "", str(exc), name_from=name_from
+                )
+            )
     return sorted(found, key=lambda s: s.updated, reverse=True)
 
 

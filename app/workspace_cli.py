@@ -442,8 +442,8 @@ def _acme_lines(record: dict[str, Any]) -> list[str]:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from app.names import shown
     from app.peer_text import escape_peer
+    from app.salvage import listed_name
     from app.workspace import list_workspaces
 
     root = Path(args.root) if args.root else None
@@ -458,8 +458,9 @@ def cmd_list(args: argparse.Namespace) -> int:
         where = root if root is not None else "the default folder (Documents/accert)"
         print(f"No renewals in {where}." + ("" if root else " Others: --root FOLDER."))
     # An international name in both forms, as `show` prints it; escaped: a PFX's CN may be
-    # anything. The column is as wide as its longest name, so the others stay aligned.
-    names = [shown(s.common_name) for s in found]
+    # anything; a damaged renewal's name says which file it was read from. The column is as
+    # wide as its longest name, so the others stay aligned.
+    names = [listed_name(s.common_name, s.name_from) for s in found]
     width = max([30, *map(len, names)])
     for s, name in zip(found, names, strict=True):
         status = "Damaged: cannot be opened" if s.error else s.stage.label

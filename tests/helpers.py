@@ -66,3 +66,70 @@ def other_csr(tmp_path: Path) -> bytes:
         "-addext", "subjectAltName=DNS:*.example.com,DNS:example.com",
     )  # fmt: skip
     return (tmp_path / "elsewhere.csr").read_bytes()
+
+
+# What a damaged renewal still holds, and the name its row shows (escaped, with its source).
+DAMAGED_ROWS = {
+    "with-csr": "csr.example.com (from request.csr)",
+    "san-only-csr": "san.example.com (from request.csr)",
+    "cert-only": "cert.example.com (from certificate.crt)",
+    "bad-csr-and-cert": "fallback.example.com (from certificate.crt)",
+    "nothing-left": "nothing-left (from the folder name)",
+    "forged-csr": "evil.example.com\\x1b[2J\\u202e<b> (from request.csr)",
+}
+
+
+def damaged_renewals(root: Path) -> dict[str, Path]:
+    """Renewal folders under `root` whose renewal.json is cut short, each holding what
+    DAMAGED_ROWS says their row shows. The CSRs and certificates are made by openssl, except
+    the forged CN, which openssl will not write."""
+    folders = {name: root / name for name in DAMAGED_ROWS}
+    for folder in folders.values():
+        folder.mkdir(parents=True)
+        (folder / "renewal.json").write_text('{"stage": "requested", "request": ', "utf-8")
+
+    def csr(folder: Path, *subj_and_ext: str) -> None:
+        openssl(
+            "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+            "-keyout", folder / "private.key", "-out", folder / "request.csr", *subj_and_ext,
+        )  # fmt: skip
+
+    def cert(folder: Path, cn: str) -> None:
+        openssl(
+            "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+            "-keyout", folder / "cert.key", "-out", folder / "certificate.crt",
+            "-subj", f"/CN={cn}",
+        )  # fmt: skip
+        (folder / "cert.key").unlink()  # the key made on the device stays there
+
+    csr(folders["with-csr"], "-subj", "/CN=csr.example.com/O=Example Ltd")
+    csr(
+        folders["san-only-csr"],
+        "-subj",
+        "/O=Example Ltd",
+        "-addext",
+        "subjectAltName=DNS:san.example.com",
+    )
+    cert(folders["cert-only"], "cert.example.com")
+    cert(folders["bad-csr-and-cert"], "fallback.example.com")
+    (folders["bad-csr-and-cert"] / "request.csr").write_bytes(
+        b"-----BEGIN CERTIFICATE REQUEST-----\nMIIBAAAA\n-----END CERTIFICATE REQUEST-----\n"
+    )
+    _forged_csr(folders["forged-csr"] / "request.csr", "evil.example.com\x1b[2J\u202e<b>")
+    return folders
+
+
+def _forged_csr(out: Path, cn: str) -> None:
+    """A CSR whose CN holds what a careless or hostile tool may write: controls, bidi, markup."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn, _validate=False)])
+    request = (
+        x509.CertificateSigningRequestBuilder()
+        .subject_name(name)
+        .sign(ec.generate_private_key(ec.SECP256R1()), hashes.SHA256())
+    )
+    out.write_bytes(request.public_bytes(serialization.Encoding.PEM))

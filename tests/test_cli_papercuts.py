@@ -17,7 +17,7 @@ import pytest
 from app.ca_response import Source
 from app.workspace import STATE_FILE, Workspace
 from tests.conftest import TEST_PASSPHRASE
-from tests.helpers import console_script, issued
+from tests.helpers import DAMAGED_ROWS, console_script, damaged_renewals, issued
 from tests.pki import TestCA, openssl
 
 ACCERT = console_script()
@@ -353,6 +353,7 @@ def test_a_damaged_renewal_with_its_key_says_the_key_is_there(tmp_path: Path) ->
     listed = accert("list", "--root", tmp_path)
     assert listed.returncode == 0, listed.stderr
     assert "is damaged" in listed.stdout and key_there in listed.stdout
+    assert " sbc.example.com (from request.csr) " in listed.stdout
 
 
 def test_a_damaged_renewal_without_a_key_never_promises_one(tmp_path: Path) -> None:
@@ -368,6 +369,21 @@ def test_a_damaged_renewal_without_a_key_never_promises_one(tmp_path: Path) -> N
     for said in (accert("show", tmp_path / "r").stderr, listed.stdout):
         assert "untouched" not in said and "still usable" not in said
         assert "private key (private.key) is still" not in said
+
+
+def test_a_damaged_renewal_is_listed_by_the_name_left_in_its_folder(tmp_path: Path) -> None:
+    """Not "?": the CSR's CN or first SAN, else the certificate's, else the folder name, each
+    escaped and marked as read from that file; a malformed CSR falls back quietly."""
+    damaged_renewals(tmp_path)
+    listed = accert("list", "--root", tmp_path)
+    assert listed.returncode == 0, listed.stderr
+    assert listed.stderr == "" and "Traceback" not in listed.stdout
+    rows = [line for line in listed.stdout.splitlines() if "Damaged: cannot be opened" in line]
+    assert len(rows) == len(DAMAGED_ROWS)
+    for folder, name in DAMAGED_ROWS.items():
+        (row,) = [r for r in rows if r.rstrip().endswith(str(tmp_path / folder))]
+        assert f" {name} " in row, row
+    assert "\x1b" not in listed.stdout and "\u202e" not in listed.stdout
 
 
 # --- the CA response: messages that said the wrong thing ------------------------------------------

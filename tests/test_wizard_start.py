@@ -14,7 +14,7 @@ from pytestqt.qtbot import QtBot
 
 from app.request import KeyType
 from app.workspace import STATE_FILE, Stage, Workspace
-from tests.helpers import wildcard_spec
+from tests.helpers import DAMAGED_ROWS, damaged_renewals, wildcard_spec
 from tests.pki import TestCA
 from tests.test_wizard import WAIT_MS, _open, click, click_next, page, type_into, wait_outcome
 from ui.pages.csr import CsrPage
@@ -217,10 +217,30 @@ def test_a_damaged_renewal_says_on_hover_what_is_left_of_it(qtbot: QtBot) -> Non
         assert row.isDisabled() and row.text(1) == "Damaged: cannot be opened"
         for column in (0, 1, 2):
             assert f"{row.path / STATE_FILE} is damaged" in _tip(start, row, column)
+    assert kept.text(0) == "kept.example.com (from request.csr)"
+    assert lost.text(0) == f"{without_key.path.name} (from the folder name)"  # nothing left
     assert "The private key (private.key) is still in the folder" in _tip(start, kept, 1)
     lost_tip = _tip(start, lost, 1)
     assert "Nothing usable is in the folder" in lost_tip
     assert "private key (private.key) is still" not in lost_tip and "untouched" not in lost_tip
+
+
+def test_a_damaged_renewal_is_listed_by_the_name_left_in_its_folder(qtbot: QtBot) -> None:
+    from app.paths import workspaces_root
+
+    folders = damaged_renewals(workspaces_root())
+    _w, start = _start(qtbot)
+    for folder, name in DAMAGED_ROWS.items():
+        row = _row_of(start, folders[folder])
+        assert row.isDisabled() and row.text(0) == name
+        assert start.renewals.columnWidth(0) >= start.renewals.fontMetrics().horizontalAdvance(name)
+        source = name.rsplit("(from ", 1)[1].rstrip(")")
+        tip = _tip(start, row, 0)
+        assert tip.startswith(f"The name was read from {source}, not from renewal.json.")
+        assert f"{folders[folder] / STATE_FILE} is damaged" in tip
+        assert "\x1b" not in tip and "\u202e" not in tip
+    forged = _row_of(start, folders["forged-csr"])
+    assert "\x1b" not in forged.text(0) and "\u202e" not in forged.text(0)
 
 
 # --- a PFX that belongs to a renewal (issue 17, point 7) --------------------------------------

@@ -65,13 +65,17 @@ def open_existing(path: Path, password: str | None) -> tuple[Workspace, StartCho
 class RenewalItem(QTreeWidgetItem):
     """A row of the renewals list: the folder it opens travels with it."""
 
-    def __init__(self, common_name: str, step: str, updated: str, path: Path) -> None:
-        from app.names import shown, to_unicode
+    def __init__(
+        self, common_name: str, step: str, updated: str, path: Path, name_from: str = ""
+    ) -> None:
+        from app.names import to_unicode
         from app.peer_text import escape_peer
+        from app.salvage import listed_name
 
         # An international name in both forms, as the Names page and `accert show` give it;
-        # escaped: the name may come from a PFX someone else made.
-        super().__init__([shown(common_name), step, _when(updated), str(path)])
+        # escaped: the name may come from a PFX someone else made. A damaged renewal's name
+        # says the file it was read from.
+        super().__init__([listed_name(common_name, name_from), step, _when(updated), str(path)])
         self.path = path
         unicode_form = to_unicode(common_name)
         if unicode_form:  # the column may be cut: the tooltip says which form is which
@@ -85,12 +89,16 @@ class RenewalItem(QTreeWidgetItem):
             )
         self.setToolTip(3, plain_tip(str(path), wrap=False))
 
-    def damaged(self, error: str) -> None:
-        """A renewal that cannot be opened: greyed out, the reason and the way out on hover."""
+    def damaged(self, error: str, name_from: str = "") -> None:
+        """A renewal that cannot be opened: greyed out, the reason and the way out on hover;
+        over the name, where it was read (renewal.json, which held it, cannot be read)."""
         from app.peer_text import escape_peer
 
         for column in (0, 1, 2):
             self.setToolTip(column, plain_tip(escape_peer(error)))
+        if name_from:
+            read = f"The name was read from {name_from}, not from renewal.json.\n\n"
+            self.setToolTip(0, plain_tip(read + escape_peer(error)))
         self.setDisabled(True)
 
 
@@ -196,9 +204,9 @@ class StartPage(BasePage):
         self.renewals.clear()
         for r in resumable():
             step = r.stage.label if not r.error else "Damaged: cannot be opened"
-            item = RenewalItem(r.common_name, step, r.updated, r.path)
+            item = RenewalItem(r.common_name, step, r.updated, r.path, r.name_from)
             if r.error:
-                item.damaged(r.error)
+                item.damaged(r.error, r.name_from)
             self.renewals.addTopLevelItem(item)
         has_any = self.renewals.topLevelItemCount() > 0
         self.resume.setEnabled(has_any)
