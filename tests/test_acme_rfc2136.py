@@ -31,12 +31,26 @@ from tests.test_acme import verify_chain
 from tests.test_cli import accert, ok
 
 ZONE = "rfc.example.test"
+ACME_ZONE = "acme-dns.example.net"  # the small zone _acme-challenge names are delegated to
+DELEGATIONS = """
+_acme-challenge.sbc IN CNAME sbc-acme.{zone}.
+sbc-acme IN CNAME sbc.acme-dns.example.net.
+_acme-challenge.loop IN CNAME _acme-challenge.loop2.{zone}.
+_acme-challenge.loop2 IN CNAME _acme-challenge.loop.{zone}.
+"""
 
 
 @pytest.fixture(scope="module")
 def bind9(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bind9]:
-    """bind9 knowing two keys; only acme-update may update the zone (one key per zone)."""
-    server = Bind9(tmp_path_factory.mktemp("bind9"), other_keys=("other-key",)).start()
+    """bind9 knowing two keys; only acme-update may update the zone, only other-key the zone
+    _acme-challenge.sbc is delegated to by CNAME (one key per zone)."""
+    server = Bind9(
+        tmp_path_factory.mktemp("bind9"),
+        other_keys=("other-key",),
+        extra_zones=((ACME_ZONE, "other-key"),),
+        records=DELEGATIONS,
+        recursive=True,
+    ).start()
     yield server
     server.stop()
 
@@ -122,9 +136,8 @@ def test_a_key_file_with_two_keys_uses_the_one_named(
     assert "--tsig-key NAME" in run.stderr and "Placing the order" not in run.stderr
 
     # The key bind9 knows but does not let update this zone: refused, said clearly.
-    run = accert(
-        *acme(ws, bind9_pebble, bind9.address, "--tsig-key-file", both, "--tsig-key", "other-key")
-    )
+    run = accert(*acme(ws, bind9_pebble, bind9.address, "--tsig-key-file", both,
+                       "--tsig-key", "other-key", "--dns-resolver", bind9.address))  # fmt: skip
     assert failed(run) == [
         f"error: The DNS server {bind9.address} refused to add TXT {record} in zone {ZONE} "
         "(REFUSED)."
@@ -134,7 +147,8 @@ def test_a_key_file_with_two_keys_uses_the_one_named(
 
     # A zone that holds the name but is not on this server (its parent): not authoritative.
     run = accert(*acme(ws, bind9_pebble, bind9.address, "--tsig-key-file", both,
-                       "--tsig-key", "acme-update", "--zone", "example.test"))  # fmt: skip
+                       "--tsig-key", "acme-update", "--zone", "example.test",
+                       "--dns-resolver", bind9.address))  # fmt: skip
     assert failed(run) == [
         f"error: The DNS server {bind9.address} refused to add TXT {record} in zone "
         "example.test (NOTAUTH)."
@@ -160,6 +174,56 @@ def test_a_key_file_with_two_keys_uses_the_one_named(
         "acme-update (hmac-sha256)\n" in shown
     )
     nothing_leaked(secrets, run.stdout, run.stderr, shown, ws, isolated_home)
+
+
+def test_a_cname_delegated_challenge_is_updated_at_its_target_in_the_target_zone(
+    tmp_path: Path, bind9: Bind9, bind9_pebble: Pebble, isolated_home: Path
+) -> None:
+    """_acme-challenge.sbc is a CNAME (through a second one) to a name in a small zone that only
+    this key may update, as lego follows it: the TXT goes there, pebble finds it by the CNAME,
+    and it is removed from there again."""
+    key_file = bind9.key_file_of("other-key")  # may update acme-dns.example.net only
+    ws = tmp_path / "sbc"
+    ok(accert("request", ws, "--cn", f"sbc.{ZONE}"))
+    record, target = f"_acme-challenge.sbc.{ZONE}", f"sbc.{ACME_ZONE}"
+    key = ["--tsig-key-file", key_file, "--dns-resolver", bind9.address]
+
+    # The zone given does not hold the CNAME's target: both named, before anything is ordered.
+    run = accert(*acme(ws, bind9_pebble, bind9.address, *key, "--zone", ZONE))
+    assert failed(run) == [
+        f"error: {record} is a CNAME to {target}, which is outside the zone {ZONE}: an update "
+        "to that zone cannot create it."
+    ], run.stderr
+    assert f"Give the zone that holds {target}" in run.stderr
+    assert "Placing the order" not in run.stderr
+
+    run = ok(accert(*acme(ws, bind9_pebble, bind9.address, *key)))
+    assert f"{record} is a CNAME to {target}; updating {target} in zone {ACME_ZONE}" in run.stderr
+    assert "Verdict: Matches your key" in run.stdout
+    assert verify_chain(ws, bind9_pebble.root_pem(0), tmp_path).strip().endswith("OK")
+    assert bind9.txt(target) == []  # removed again, where it was added
+    assert bind9.txt(f"sbc-acme.{ZONE}") == [f"{target}."]  # the CNAMEs left as they were
+    nothing_leaked([secret_of(key_file)], run.stdout, run.stderr, ws, isolated_home)
+
+    # The zone named: the same, in that zone.
+    run = ok(accert(*acme(ws, bind9_pebble, bind9.address, *key, "--zone", ACME_ZONE)))
+    assert f"{record} is a CNAME to {target}; updating {target} in zone {ACME_ZONE}" in run.stderr
+    assert bind9.txt(target) == []
+
+
+def test_a_cname_loop_is_one_clear_error_before_the_order(
+    tmp_path: Path, bind9: Bind9, bind9_pebble: Pebble
+) -> None:
+    ws = tmp_path / "loop"
+    ok(accert("request", ws, "--cn", f"loop.{ZONE}"))
+    run = accert(*acme(ws, bind9_pebble, bind9.address, "--tsig-key-file", bind9.key_file,
+                       "--dns-resolver", bind9.address))  # fmt: skip
+    record, other = f"_acme-challenge.loop.{ZONE}", f"_acme-challenge.loop2.{ZONE}"
+    assert failed(run) == [f"error: The CNAME {record} loops: {record} -> {other} -> {record}."], (
+        run.stderr
+    )
+    assert "Point the CNAME at the name that is to hold the TXT record" in run.stderr
+    assert "Placing the order" not in run.stderr
 
 
 def test_a_hidden_primary_is_updated_in_the_zone_given(tmp_path: Path, hidden_bind9: Bind9) -> None:

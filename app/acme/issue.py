@@ -77,6 +77,7 @@ def publisher_for(
     show_records: ShowRecords,
     tsig_secret: str | None = None,
     names: Sequence[str] = (),
+    progress: Progress | None = None,
 ) -> Publisher:
     """names: the order's, checked against what the publisher can reach before any order."""
     if settings.dns_method == "hook":
@@ -84,7 +85,7 @@ def publisher_for(
     if settings.dns_method == "rfc2136":
         from app.acme.dns.rfc2136 import Rfc2136Publisher
 
-        publisher = Rfc2136Publisher.for_settings(settings, tsig_secret)
+        publisher = Rfc2136Publisher.for_settings(settings, tsig_secret, progress)
         publisher.check_names(names)
         return publisher
     return ManualPublisher(show_records)
@@ -460,7 +461,9 @@ def issue(
     run = _Issuer(
         ws, settings, eab_hmac, progress, cancelled, show_records or _default_show(progress)
     )
-    publisher = publisher_for(settings, run.show_records, tsig_secret, ws.state.request.all_sans())
+    publisher = publisher_for(
+        settings, run.show_records, tsig_secret, ws.state.request.all_sans(), progress
+    )
     ws.log("acme-started", directory=settings.directory, dns=settings.dns_method)
     try:
         run.check_cancel()

@@ -3,7 +3,10 @@ RFC 2136 dynamic updates signed with a TSIG key made by `tsig-keygen`.
 
 Other keys may be known to it without the right to update the zone. Hidden, it is a hidden
 primary as companies run them: it answers only signed queries (so an unsigned SOA query is
-REFUSED), and a second `named`, its public secondary, serves the zone by NOTIFY and transfer."""
+REFUSED), and a second `named`, its public secondary, serves the zone by NOTIFY and transfer.
+
+`extra_zones` adds small zones, each updatable by one key only, as DNS administrators keep one
+for ACME: `records` (extra lines of the first zone) delegates an _acme-challenge there by CNAME."""
 
 from __future__ import annotations
 
@@ -37,7 +40,7 @@ options {{
     managed-keys-directory "{dir}";
     listen-on port {port} {{ 127.0.0.1; }};
     listen-on-v6 {{ none; }};
-    recursion no;
+    recursion {recursion};
     dnssec-validation no;
     allow-query {{ any; }};
     notify no;
@@ -53,8 +56,15 @@ zone "{zone}" {{
     file "{dir}/{zone}.db";
     allow-update {{ key "{key}"; }};
 {hidden}}};
-"""
+{extra}"""
 )
+
+EXTRA_ZONE = """zone "{zone}" {{
+    type primary;
+    file "{dir}/{zone}.db";
+    allow-update {{ key "{key}"; }};
+}};
+"""
 
 HIDDEN = """    allow-query {{ {signed} }};
     allow-transfer {{ 127.0.0.1; }};
@@ -80,6 +90,11 @@ class Bind9:
     key_name: str = "acme-update"
     other_keys: tuple[str, ...] = ()  # known to the server, not allowed to update the zone
     hidden: bool = False
+    extra_zones: tuple[tuple[str, str], ...] = ()  # (zone, the one key that may update it)
+    records: str = ""  # more lines for the first zone's file ({zone} is replaced)
+    # A CNAME into another zone it serves is followed only when recursing (BIND 9.18), as the
+    # resolver a CA asks does: then it answers the chain from its own zones.
+    recursive: bool = False
     port: int = 0
     public_port: int = 0  # the public secondary's, when hidden
     proc: subprocess.Popen[bytes] | None = None
@@ -97,7 +112,11 @@ class Bind9:
                 [TSIG_KEYGEN, "-a", "hmac-sha256", name], capture_output=True, check=True
             )
             self.key_file_of(name).write_bytes(keygen.stdout)
-        (self.folder / f"{self.zone}.db").write_text(ZONE_FILE.format(zone=self.zone))
+        (self.folder / f"{self.zone}.db").write_text(
+            ZONE_FILE.format(zone=self.zone) + self.records.replace("{zone}", self.zone)
+        )
+        for zone, _key in self.extra_zones:
+            (self.folder / f"{zone}.db").write_text(ZONE_FILE.format(zone=zone))
         self.port = free_tcp_udp_port()
         hidden = ""
         if self.hidden:
@@ -109,10 +128,15 @@ class Bind9:
             CONF.format(
                 dir=self.folder,
                 port=self.port,
+                recursion="yes" if self.recursive else "no",
                 zone=self.zone,
                 key=self.key_name,
                 includes="\n".join(f'include "{self.key_file_of(n)}";' for n in keys),
                 hidden=hidden,
+                extra="".join(
+                    EXTRA_ZONE.format(dir=self.folder, zone=zone, key=key)
+                    for zone, key in self.extra_zones
+                ),
             )
         )
         self.proc = _named(conf, self.port)
@@ -123,7 +147,11 @@ class Bind9:
             conf = public / "named.conf"
             conf.write_text(
                 SECONDARY.format(
-                    dir=public, port=self.public_port, zone=self.zone, primary_port=self.port
+                    dir=public,
+                    port=self.public_port,
+                    recursion="no",
+                    zone=self.zone,
+                    primary_port=self.port,
                 )
             )
             self.secondary = _named(conf, self.public_port)

@@ -7,7 +7,7 @@ authoritative servers, so those are what we check, every 2 s, until each answers
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import dns.exception
@@ -24,6 +24,7 @@ from app.peer_text import peer_line
 
 INTERVAL = 2.0
 QUERY_TIMEOUT = 3.0
+MAX_CNAME_HOPS = 8  # as resolvers cap a chain; more is a mistake
 
 
 @dataclass(frozen=True)
@@ -102,14 +103,47 @@ def authoritative_servers(name: str) -> list[Server]:
     return servers
 
 
-def cname_target(name: str) -> str | None:
-    """Where `name` points when it is a CNAME (a delegated _acme-challenge); CAs follow it."""
-    try:
-        answer = dns.resolver.resolve(name, "CNAME", lifetime=QUERY_TIMEOUT * 2)
-    except dns.exception.DNSException:
-        return None  # no CNAME (or no answer): the record lives at the name itself
-    for rdata in answer:
-        return str(rdata.target).rstrip(".")
+def cname_target(name: str, servers: Sequence[Server] = ()) -> str | None:
+    """Where `name` finally points when it is a CNAME (a delegated _acme-challenge, perhaps
+    through several), as CAs follow it; None when it is no CNAME. Asked of `servers` (the
+    resolvers the user named) when given, else of the system's resolver."""
+    chain = [name]
+    while True:
+        target = _cname_of(chain[-1], servers)
+        if target is None:
+            return chain[-1] if len(chain) > 1 else None
+        looped = any(target.lower() == seen.lower() for seen in chain)
+        chain.append(target)
+        if looped or len(chain) > MAX_CNAME_HOPS + 1:
+            shown = " -> ".join(peer_line(n) for n in chain)
+            raise DnsError(
+                f"The CNAME {peer_line(name)} "
+                + ("loops" if looped else f"goes through more than {MAX_CNAME_HOPS} names")
+                + f": {shown}.",
+                "Point the CNAME at the name that is to hold the TXT record (a name with no "
+                "CNAME of its own); the CA could not follow it either.",
+            )
+
+
+def _cname_of(name: str, servers: Sequence[Server]) -> str | None:
+    """The target of `name`'s own CNAME record (one step), or None."""
+    if not servers:
+        try:
+            answer = dns.resolver.resolve(name, "CNAME", lifetime=QUERY_TIMEOUT * 2)
+        except dns.exception.DNSException:
+            return None  # no CNAME (or no answer): the record lives at the name itself
+        return next((str(r.target).rstrip(".") for r in answer), None)
+    query = dns.message.make_query(name, dns.rdatatype.CNAME)
+    for server in servers:
+        try:
+            response = dns.query.udp(query, server.address, timeout=QUERY_TIMEOUT, port=server.port)
+        except (dns.exception.DNSException, OSError):
+            continue  # the next one may answer
+        owner = dns.name.from_text(name)
+        for rrset in response.answer:
+            if rrset.rdtype == dns.rdatatype.CNAME and rrset.name == owner:
+                return next((str(r.target).rstrip(".") for r in rrset), None)
+        return None  # it answered, with no CNAME at the name
     return None
 
 

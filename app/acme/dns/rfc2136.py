@@ -3,7 +3,8 @@
 The key file is BIND's format, as `tsig-keygen` or `ddns-confgen` writes it, one key or several:
     key "acme-update" { algorithm hmac-sha256; secret "base64..."; };
 The zone is the one the settings name, else the one the server says holds the name (the SOA in
-its answer).
+its answer). An _acme-challenge CNAME is followed: the TXT goes to its final target, in the
+target's zone (a TSIG key often may update only that small zone).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import base64
 import binascii
 import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -29,7 +30,7 @@ import dns.tsigkeyring
 import dns.update
 
 from app.acme.dns import TxtRecord
-from app.acme.dns.propagation import Server, parse_server
+from app.acme.dns.propagation import Server, cname_target, parse_server
 from app.acme.errors import DnsError
 from app.acme.settings import TSIG_ALGORITHMS
 from app.peer_text import peer_line
@@ -230,8 +231,17 @@ class Rfc2136Publisher:
         server: str,
         key: Key,
         zone: str = "",
+        resolvers: Sequence[str] = (),
+        progress: Callable[[str], None] | None = None,
     ) -> None:
         self.server: Server = parse_server(server)
+        # Where an _acme-challenge CNAME is followed: the resolvers the user named, else the
+        # system's (the CNAME lives in the name's own DNS, not necessarily on this server).
+        self.resolvers = [parse_server(r) for r in resolvers]
+        self.say = progress or (lambda _message: None)
+        self.targets: dict[str, str] = {}  # _acme-challenge name -> the name that holds its TXT
+        self.placed: dict[TxtRecord, tuple[dns.name.Name, dns.name.Name]] = {}  # -> owner, zone
+        self.said: set[str] = set()
         self.key_name, self.algorithm, secret = key
         self.key_label = self.key_name.to_text(omit_final_dot=True)
         self.keyring = {self.key_name: dns.tsig.Key(self.key_name, secret, self.algorithm)}
@@ -244,7 +254,12 @@ class Rfc2136Publisher:
             ) from exc
 
     @classmethod
-    def for_settings(cls, settings: AcmeSettings, secret: str | None) -> Rfc2136Publisher:
+    def for_settings(
+        cls,
+        settings: AcmeSettings,
+        secret: str | None,
+        progress: Callable[[str], None] | None = None,
+    ) -> Rfc2136Publisher:
         """The key the settings name: from their key file while it is there (the file the DNS
         administrator keeps current), else with `secret`, else with the secret the credential
         store keeps for this server and key (the wizard, and `accert acme` once its key file is
@@ -270,12 +285,38 @@ class Rfc2136Publisher:
                     "Open the ACME dialog in the wizard and enter the TSIG secret again.",
                 )
             key = named_key(name, settings.tsig_algorithm, secret)
-        return cls(settings.rfc2136_server, key, settings.rfc2136_zone)
+        return cls(
+            settings.rfc2136_server, key, settings.rfc2136_zone, settings.resolvers, progress
+        )
 
     def check_names(self, names: Iterable[str]) -> None:
-        """Before any order: every _acme-challenge record lies in the zone the settings name."""
+        """Before any order: every _acme-challenge record (or its CNAME's target) lies in the
+        zone the settings name, and no CNAME loops."""
         for name in names:
-            self._check_in_zone("_acme-challenge." + name.removeprefix("*."))
+            self.target_of("_acme-challenge." + name.removeprefix("*."))
+
+    def target_of(self, record: str) -> str:
+        """Where the TXT for `record` goes: its CNAME's final target when it is one (the TSIG key
+        often may update only that small zone), as lego does; else the record itself."""
+        if record not in self.targets:
+            target = cname_target(record, self.resolvers) or record
+            if target != record and self.zone is not None:
+                try:
+                    inside = dns.name.from_text(target).is_subdomain(self.zone)
+                except dns.exception.DNSException:
+                    inside = False
+                if not inside:
+                    zone = self.zone.to_text(omit_final_dot=True)
+                    raise DnsError(
+                        f"{peer_line(record)} is a CNAME to {peer_line(target)}, which is "
+                        f"outside the zone {peer_line(zone)}: an update to that zone cannot "
+                        "create it.",
+                        f"Give the zone that holds {peer_line(target)} (or no zone: the "
+                        "server's SOA answer then says which).",
+                    )
+            self._check_in_zone(target)
+            self.targets[record] = target
+        return self.targets[record]
 
     def _check_in_zone(self, record: str) -> None:
         if self.zone is None:
@@ -325,12 +366,22 @@ class Rfc2136Publisher:
         )
 
     def _send(self, record: TxtRecord, add: bool) -> None:
-        zone = self.zone_of(record.name)
+        placed = self.placed.get(record)
+        if placed is None:
+            target = self.target_of(record.name)
+            placed = dns.name.from_text(target), self.zone_of(target)
+            if add and target != record.name and record.name not in self.said:
+                self.said.add(record.name)  # once, though a name and its wildcard share it
+                self.say(
+                    f"{peer_line(record.name)} is a CNAME to {peer_line(target)}; updating "
+                    f"{peer_line(target)} in zone "
+                    f"{peer_line(placed[1].to_text(omit_final_dot=True))}"
+                )
+        owner, zone = placed  # the cleanup removes exactly what was added, where it was added
         update = dns.update.UpdateMessage(
             zone, keyring=self.keyring, keyname=self.key_name, keyalgorithm=self.algorithm
         )
         rdata = dns.rdata.from_text(dns.rdataclass.IN, dns.rdatatype.TXT, f'"{record.value}"')
-        owner = dns.name.from_text(record.name)
         if add:
             update.add(owner, TTL, rdata)
         else:
@@ -366,10 +417,15 @@ class Rfc2136Publisher:
                     "and the primary server of that zone."
                 )
             raise DnsError(
-                f"The DNS server {self.server} refused to {what} TXT {record.name} in zone "
+                f"The DNS server {self.server} refused to {what} TXT "
+                f"{peer_line(owner.to_text(omit_final_dot=True))} in zone "
                 f"{shown} ({dns.rcode.to_text(rcode)}).",
                 hint,
             )
+        if add:
+            self.placed[record] = placed
+        else:
+            self.placed.pop(record, None)
 
     def present(self, record: TxtRecord) -> None:
         self._send(record, add=True)
