@@ -20,6 +20,7 @@ _PFX = (".pfx", ".p12")
 _READ_AT_MOST = 64 * 1024  # a CSR or a leaf certificate is a few KiB; a chain's first is enough
 _NAME_AT_MOST = 100  # a forged CN may be any length; a list row is not the place to read it
 FOLDER_NAME = "the folder name"
+DAMAGED = "Damaged: cannot be opened"  # a damaged renewal's step, in every list
 _RESTORE = "restore renewal.json from a backup of the folder"
 
 

@@ -443,7 +443,7 @@ def _acme_lines(record: dict[str, Any]) -> list[str]:
 
 def cmd_list(args: argparse.Namespace) -> int:
     from app.peer_text import escape_peer
-    from app.salvage import listed_name
+    from app.salvage import DAMAGED, listed_name
     from app.workspace import list_workspaces
 
     root = Path(args.root) if args.root else None
@@ -463,7 +463,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     names = [listed_name(s.common_name, s.name_from) for s in found]
     width = max([30, *map(len, names)])
     for s, name in zip(found, names, strict=True):
-        status = "Damaged: cannot be opened" if s.error else s.stage.label
+        status = DAMAGED if s.error else s.stage.label
         line = f"{s.updated[:16]:<17} {name:<{width}} {status:<32} {s.path}"
         if s.renewed_by:
             line += f"  (renewed by {Path(s.renewed_by).name})"

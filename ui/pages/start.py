@@ -94,11 +94,11 @@ class RenewalItem(QTreeWidgetItem):
         over the name, where it was read (renewal.json, which held it, cannot be read)."""
         from app.peer_text import escape_peer
 
-        for column in (0, 1, 2):
-            self.setToolTip(column, plain_tip(escape_peer(error)))
-        if name_from:
-            read = f"The name was read from {name_from}, not from renewal.json.\n\n"
-            self.setToolTip(0, plain_tip(read + escape_peer(error)))
+        why = escape_peer(error)
+        read = f"The name was read from {name_from}, not from renewal.json.\n\n"
+        read = read if name_from else ""
+        for column, tip in ((0, read + why), (1, why), (2, why)):
+            self.setToolTip(column, plain_tip(tip))
         self.setDisabled(True)
 
 
@@ -200,10 +200,11 @@ class StartPage(BasePage):
         """List the renewals to continue; choose_new: back to "Start a new renewal" (not when
         they are first listed, just after the first paint: the user may have chosen already)."""
         from app.renewal_lookup import resumable
+        from app.salvage import DAMAGED
 
         self.renewals.clear()
         for r in resumable():
-            step = r.stage.label if not r.error else "Damaged: cannot be opened"
+            step = r.stage.label if not r.error else DAMAGED
             item = RenewalItem(r.common_name, step, r.updated, r.path, r.name_from)
             if r.error:
                 item.damaged(r.error, r.name_from)
